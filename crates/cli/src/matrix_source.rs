@@ -1,0 +1,157 @@
+//! `--matrix enterprise|atrm|tmfk|PATH`: which matrix a command works on, parsed into a
+//! [`MatrixSource`] before anything runs, and loaded from the compact files in
+//! `public/matrices` or from a file (compact matrix or STIX bundle).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::Context;
+use ttpmap_attack::{load_bundle_with, CompactError, LoadOptions, Matrix};
+
+/// Where the compact matrices live, relative to the repository root.
+pub const DEFAULT_MATRICES_DIR: &str = "public/matrices";
+
+/// A matrix ttpmap ships as a compact file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Enterprise,
+    Atrm,
+    Tmfk,
+}
+
+impl Builtin {
+    pub const ALL: [Builtin; 3] = [Builtin::Enterprise, Builtin::Atrm, Builtin::Tmfk];
+
+    /// The matrix ID, which is also the compact file's stem.
+    pub fn id(self) -> &'static str {
+        match self {
+            Builtin::Enterprise => "enterprise",
+            Builtin::Atrm => "atrm",
+            Builtin::Tmfk => "tmfk",
+        }
+    }
+}
+
+/// A validated `--matrix` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatrixSource {
+    /// A shipped matrix, read from `<matrices dir>/<id>.json`.
+    Builtin(Builtin),
+    /// A compact matrix file or an ATT&CK-compatible STIX bundle.
+    Path(PathBuf),
+}
+
+impl FromStr for MatrixSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(b) = Builtin::ALL
+            .into_iter()
+            .find(|b| b.id().eq_ignore_ascii_case(s))
+        {
+            return Ok(MatrixSource::Builtin(b));
+        }
+        let path = PathBuf::from(s);
+        if s.ends_with(".json") || path.is_file() {
+            Ok(MatrixSource::Path(path))
+        } else {
+            Err(format!(
+                "unknown matrix {s:?}: expected enterprise, atrm, tmfk or the path of a .json file"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for MatrixSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MatrixSource::Builtin(b) => f.write_str(b.id()),
+            MatrixSource::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl MatrixSource {
+    /// Loads the matrix; built-in ones come from `matrices_dir`.
+    pub fn load(&self, matrices_dir: &Path) -> anyhow::Result<Matrix> {
+        match self {
+            MatrixSource::Builtin(b) => {
+                let path = matrices_dir.join(format!("{}.json", b.id()));
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!(
+                        "reading {} (build it with `ttpmap matrices` from the repository root)",
+                        path.display()
+                    )
+                })?;
+                Matrix::from_compact_json(&text)
+                    .with_context(|| format!("reading {}", path.display()))
+            }
+            MatrixSource::Path(path) => load_matrix_file(path),
+        }
+    }
+}
+
+/// Reads a compact matrix, or failing that a STIX bundle, from `path`.
+pub fn load_matrix_file(path: &Path) -> anyhow::Result<Matrix> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    match Matrix::from_compact_json(&text) {
+        Ok(m) => Ok(m),
+        Err(CompactError::WrongFormat(_)) => {
+            let options = LoadOptions {
+                version: version_from_file_name(path),
+                ..LoadOptions::default()
+            };
+            load_bundle_with(&bytes, &options)
+                .with_context(|| format!("reading {} as a STIX bundle", path.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// The release in a file name such as `enterprise-attack-18.1.json` (`"18.1"`), which
+/// MITRE's bundles do not carry inside.
+pub fn version_from_file_name(path: &Path) -> Option<String> {
+    let stem = path.file_stem()?.to_str()?;
+    let (_, version) = stem.rsplit_once('-')?;
+    let ok = !version.is_empty()
+        && version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    ok.then(|| version.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_names_parse() {
+        assert_eq!("TMFK".parse(), Ok(MatrixSource::Builtin(Builtin::Tmfk)));
+    }
+
+    #[test]
+    fn json_paths_parse() {
+        assert_eq!(
+            "x/y.json".parse(),
+            Ok(MatrixSource::Path("x/y.json".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_names_are_rejected() {
+        assert!("mobile".parse::<MatrixSource>().is_err());
+    }
+
+    #[test]
+    fn version_comes_from_the_file_name() {
+        let v = version_from_file_name(Path::new("a/enterprise-attack-18.1.json"));
+        assert_eq!(v.as_deref(), Some("18.1"));
+    }
+
+    #[test]
+    fn file_names_without_version_give_none() {
+        assert_eq!(version_from_file_name(Path::new("tmfk_strict.json")), None);
+    }
+}

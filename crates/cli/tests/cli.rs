@@ -1,0 +1,152 @@
+//! End-to-end runs of the `ttpmap` binary: `matrices` and `layer validate|summary`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn ttpmap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ttpmap"))
+        .args(args)
+        .output()
+        .expect("running ttpmap")
+}
+
+/// A fresh scratch folder for one test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    fn to_str(&self) -> Option<&str> {
+        self.0.to_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!("ttpmap-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Scratch(dir)
+}
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/attack")
+}
+
+const VALID: &str = r#"{"name": "ok", "versions": {"layer": "4.5"}, "domain": "enterprise-attack",
+    "techniques": [{"techniqueID": "T1053", "showSubtechniques": true},
+                   {"techniqueID": "T1053.005", "score": 80}]}"#;
+
+const INVALID: &str = r#"{"name": "bad", "versions": {"layer": "4.5"}, "domain": "enterprise-attack",
+    "techniques": [{"techniqueID": "T1053.005", "score": 80}]}"#;
+
+#[test]
+fn layer_validate_accepts_a_valid_layer() {
+    let dir = scratch("valid");
+    let file = dir.join("layer.json");
+    std::fs::write(&file, VALID).unwrap();
+    let out = ttpmap(&["layer", "validate", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn layer_validate_exits_1_and_names_the_problem() {
+    let dir = scratch("invalid");
+    let file = dir.join("layer.json");
+    std::fs::write(&file, INVALID).unwrap();
+    let out = ttpmap(&["layer", "validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("showSubtechniques"));
+}
+
+#[test]
+fn layer_validate_checks_against_a_stix_bundle_path() {
+    let dir = scratch("against-tmfk");
+    let file = dir.join("layer.json");
+    std::fs::write(&file, VALID).unwrap();
+    let tmfk = data_dir().join("tmfk_attack_compatible.json");
+    let out = ttpmap(&[
+        "layer",
+        "validate",
+        file.to_str().unwrap(),
+        "--matrix",
+        tmfk.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("T1053 is not in Threat Matrix for Kubernetes"));
+}
+
+#[test]
+fn layer_summary_lists_scored_techniques() {
+    let dir = scratch("summary");
+    let file = dir.join("layer.json");
+    std::fs::write(&file, VALID).unwrap();
+    let out = ttpmap(&["layer", "summary", file.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("T1053.005"));
+}
+
+#[test]
+fn matrices_writes_the_compact_files_and_licences() {
+    let out_dir = scratch("matrices");
+    let out = ttpmap(&[
+        "matrices",
+        "--data",
+        data_dir().to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "enterprise.json",
+        "atrm.json",
+        "tmfk.json",
+        "LICENSES.md",
+        "ATTACK-TERMS-OF-USE.txt",
+    ] {
+        assert!(out_dir.join(f).is_file(), "{f} missing");
+    }
+}
+
+#[test]
+fn written_matrices_load_as_builtin_matrices() {
+    let out_dir = scratch("matrices-load");
+    let data = data_dir();
+    ttpmap(&[
+        "matrices",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let layer = out_dir.join("layer.json");
+    std::fs::write(&layer, VALID).unwrap();
+    let out = ttpmap(&[
+        "layer",
+        "validate",
+        layer.to_str().unwrap(),
+        "--matrix",
+        "enterprise",
+        "--matrices-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
