@@ -1,0 +1,184 @@
+//! The result of mapping a report, and how sentence scores become it.
+//!
+//! [`ReportMapping`] is the one type every consumer reads: the heatmap, the layer export,
+//! the SVG export and the CLI. It keeps every candidate technique down to a low floor so
+//! that a threshold can be moved afterwards without re-running the model.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Label;
+
+/// A sentence that supports a technique.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Byte offsets of the sentence in the report text.
+    pub start: usize,
+    pub end: usize,
+    /// The sentence's probability for the technique, 0..1.
+    pub score: f32,
+}
+
+/// One technique's report-level result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TechniqueMapping {
+    pub id: String,
+    pub name: String,
+    /// Report-level probability, 0..1: the best supporting sentence's probability.
+    pub score: f32,
+    /// Supporting sentences, best first.
+    pub evidence: Vec<Evidence>,
+}
+
+impl TechniqueMapping {
+    /// The score on Navigator's 0-100 scale.
+    pub fn score_100(&self) -> u32 {
+        (self.score * 100.0).round().clamp(0.0, 100.0) as u32
+    }
+}
+
+/// The mapping of one report: candidate techniques, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportMapping {
+    /// The model's calibrated default threshold.
+    pub threshold: f32,
+    /// Sentences scored.
+    pub sentences: usize,
+    /// Every technique whose best sentence reached the floor, sorted by score (desc), then id.
+    pub techniques: Vec<TechniqueMapping>,
+}
+
+impl ReportMapping {
+    /// Techniques detected at `threshold` (0..1).
+    pub fn detected(&self, threshold: f32) -> impl Iterator<Item = &TechniqueMapping> {
+        self.techniques.iter().filter(move |t| t.score >= threshold)
+    }
+
+    /// Detected technique IDs at `threshold`.
+    pub fn detected_ids(&self, threshold: f32) -> Vec<String> {
+        self.detected(threshold).map(|t| t.id.clone()).collect()
+    }
+}
+
+/// How sentence scores are kept.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AggregateConfig {
+    /// Sentence probabilities below this are dropped (the threshold slider's lower end).
+    pub floor: f32,
+    /// Most evidence sentences kept per technique.
+    pub max_evidence: usize,
+}
+
+impl Default for AggregateConfig {
+    fn default() -> Self {
+        Self { floor: 0.05, max_evidence: 25 }
+    }
+}
+
+/// Accumulates sentence scores into a [`ReportMapping`], sentence by sentence, in bounded memory.
+#[derive(Debug, Clone)]
+pub struct MappingBuilder {
+    labels: Vec<Label>,
+    cfg: AggregateConfig,
+    evidence: Vec<Vec<Evidence>>,
+    sentences: usize,
+}
+
+impl MappingBuilder {
+    pub fn new(labels: &[Label], cfg: AggregateConfig) -> Self {
+        Self { labels: labels.to_vec(), cfg, evidence: vec![Vec::new(); labels.len()], sentences: 0 }
+    }
+
+    /// Sentences added so far.
+    pub fn sentences(&self) -> usize {
+        self.sentences
+    }
+
+    /// Adds one sentence at `start..end` with its per-label probabilities.
+    pub fn add(&mut self, start: usize, end: usize, probs: &[f32]) {
+        self.sentences += 1;
+        for (label, &p) in probs.iter().enumerate().take(self.labels.len()) {
+            if p >= self.cfg.floor {
+                let ev = &mut self.evidence[label];
+                ev.push(Evidence { start, end, score: p });
+                if ev.len() > 2 * self.cfg.max_evidence.max(1) {
+                    sort_evidence(ev);
+                    ev.truncate(self.cfg.max_evidence.max(1));
+                }
+            }
+        }
+    }
+
+    /// The mapping so far (can be called repeatedly to stream partial results).
+    pub fn snapshot(&self, threshold: f32) -> ReportMapping {
+        let mut techniques: Vec<TechniqueMapping> = self
+            .evidence
+            .iter()
+            .enumerate()
+            .filter(|(_, ev)| !ev.is_empty())
+            .map(|(i, ev)| {
+                let mut ev = ev.clone();
+                sort_evidence(&mut ev);
+                ev.truncate(self.cfg.max_evidence.max(1));
+                TechniqueMapping {
+                    id: self.labels[i].id.clone(),
+                    name: self.labels[i].name.clone(),
+                    score: ev[0].score,
+                    evidence: ev,
+                }
+            })
+            .collect();
+        techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        ReportMapping { threshold, sentences: self.sentences, techniques }
+    }
+}
+
+fn sort_evidence(ev: &mut [Evidence]) {
+    ev.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.start.cmp(&b.start)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Vec<Label> {
+        vec![Label { id: "T1".into(), name: "One".into() }, Label { id: "T2".into(), name: "Two".into() }]
+    }
+
+    #[test]
+    fn report_score_is_best_sentence() {
+        let mut b = MappingBuilder::new(&labels(), AggregateConfig::default());
+        b.add(0, 5, &[0.2, 0.0]);
+        b.add(6, 9, &[0.9, 0.0]);
+        let m = b.snapshot(0.5);
+        assert_eq!(m.techniques.len(), 1);
+        assert_eq!(m.techniques[0].score, 0.9);
+        assert_eq!(m.techniques[0].evidence[0].start, 6);
+    }
+
+    #[test]
+    fn floor_drops_weak_sentences() {
+        let mut b = MappingBuilder::new(&labels(), AggregateConfig { floor: 0.1, max_evidence: 5 });
+        b.add(0, 5, &[0.05, 0.09]);
+        assert!(b.snapshot(0.5).techniques.is_empty());
+    }
+
+    #[test]
+    fn evidence_is_capped_and_keeps_the_best() {
+        let mut b = MappingBuilder::new(&labels(), AggregateConfig { floor: 0.0, max_evidence: 3 });
+        for i in 0..100 {
+            b.add(i, i + 1, &[i as f32 / 100.0, 0.0]);
+        }
+        let m = b.snapshot(0.5);
+        let t = m.techniques.iter().find(|t| t.id == "T1").unwrap();
+        assert_eq!(t.evidence.iter().map(|e| e.start).collect::<Vec<_>>(), vec![99, 98, 97]);
+    }
+
+    #[test]
+    fn detected_follows_threshold() {
+        let mut b = MappingBuilder::new(&labels(), AggregateConfig::default());
+        b.add(0, 5, &[0.7, 0.3]);
+        let m = b.snapshot(0.5);
+        assert_eq!(m.detected_ids(0.5), vec!["T1"]);
+        assert_eq!(m.detected_ids(0.2), vec!["T1", "T2"]);
+    }
+}

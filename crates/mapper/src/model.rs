@@ -1,0 +1,243 @@
+//! The technique classifier: encoder + linear head over mean-pooled sentence vectors,
+//! loaded from the shipped quantized GGUF file, tokenizer.json and manifest.json.
+//!
+//! Loading verifies each file against the sha256 in the manifest, then dequantizes the
+//! weights to f32 once (small download, fast compute). Scoring is pure: text in, numbers out.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Module, Tensor};
+use candle_nn::Linear;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::bert::{mean_pool, BertConfig, Encoder};
+use crate::tokenize::{length_batches, TokenizeError, Window, WindowConfig, WordPiece};
+
+/// Names of the classification head's tensors in the GGUF file.
+pub const HEAD_WEIGHT: &str = "head.weight";
+pub const HEAD_BIAS: &str = "head.bias";
+
+/// Errors from loading or running the model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// manifest.json is not valid or not a ttpmap model manifest.
+    #[error("model manifest is not valid: {0}")]
+    Manifest(String),
+    /// A file's sha256 differs from the manifest: a corrupted or tampered download.
+    #[error("{file} is corrupted: sha256 {actual} does not match the manifest's {expected}")]
+    Checksum { file: String, expected: String, actual: String },
+    /// The weights file is not a readable GGUF file or lacks a tensor.
+    #[error("model weights are not valid: {0}")]
+    Weights(String),
+    /// The tokenizer could not be loaded or failed.
+    #[error(transparent)]
+    Tokenize(#[from] TokenizeError),
+    /// The tensor computation failed.
+    #[error("model computation failed: {0}")]
+    Compute(#[from] candle_core::Error),
+}
+
+/// A label of the classifier: a technique or sub-technique.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    pub id: String,
+    pub name: String,
+}
+
+/// A file of the shipped model with its size and checksum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// manifest.json: what the model is, how it was made, and how well it does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always "ttpmap-model/1".
+    pub format: String,
+    pub labels: Vec<Label>,
+    /// Report-level decision threshold on sentence probabilities, calibrated on held-out reports.
+    pub threshold: f32,
+    pub attack_version: String,
+    pub base_model: String,
+    pub encoder: BertConfig,
+    pub window: WindowSettings,
+    pub files: Vec<ModelFile>,
+    /// Free-form provenance: data sources, licences, training settings, metrics.
+    #[serde(default)]
+    pub training: serde_json::Value,
+    #[serde(default)]
+    pub metrics: serde_json::Value,
+    #[serde(default)]
+    pub sources: serde_json::Value,
+}
+
+/// Serializable form of [`WindowConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WindowSettings {
+    pub max_tokens: usize,
+    pub overlap: usize,
+}
+
+impl From<WindowSettings> for WindowConfig {
+    fn from(w: WindowSettings) -> Self {
+        WindowConfig { max_tokens: w.max_tokens, overlap: w.overlap }
+    }
+}
+
+impl Manifest {
+    pub const FORMAT: &'static str = "ttpmap-model/1";
+
+    pub fn from_json(s: &str) -> Result<Self, ModelError> {
+        let m: Manifest = serde_json::from_str(s).map_err(|e| ModelError::Manifest(e.to_string()))?;
+        if m.format != Self::FORMAT {
+            return Err(ModelError::Manifest(format!("format is {:?}, expected {:?}", m.format, Self::FORMAT)));
+        }
+        if m.labels.is_empty() {
+            return Err(ModelError::Manifest("no labels".into()));
+        }
+        Ok(m)
+    }
+
+    /// Checks `bytes` against the manifest's sha256 for `name`.
+    pub fn verify(&self, name: &str, bytes: &[u8]) -> Result<(), ModelError> {
+        let f = self
+            .files
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| ModelError::Manifest(format!("no checksum for {name}")))?;
+        let actual = sha256_hex(bytes);
+        if actual != f.sha256 {
+            return Err(ModelError::Checksum { file: name.into(), expected: f.sha256.clone(), actual });
+        }
+        Ok(())
+    }
+}
+
+/// Lower-case hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads every tensor of a GGUF file, dequantized to f32.
+pub fn read_gguf_f32(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>, ModelError> {
+    let mut cur = Cursor::new(bytes);
+    let content = gguf_file::Content::read(&mut cur).map_err(|e| ModelError::Weights(e.to_string()))?;
+    let mut out = HashMap::new();
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    for name in names {
+        let q = content.tensor(&mut cur, name, device).map_err(|e| ModelError::Weights(format!("{name}: {e}")))?;
+        out.insert(name.clone(), q.dequantize(device)?);
+    }
+    Ok(out)
+}
+
+/// Rows and padded tokens per encoder call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchConfig {
+    pub max_rows: usize,
+    pub max_tokens: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self { max_rows: 64, max_tokens: 2048 }
+    }
+}
+
+/// The loaded classifier.
+pub struct Classifier {
+    pub manifest: Manifest,
+    encoder: Encoder,
+    head: Linear,
+    tokenizer: WordPiece,
+    device: Device,
+}
+
+impl Classifier {
+    /// Loads the model from the bytes of model.gguf and tokenizer.json, verifying both
+    /// against the manifest.
+    pub fn load(manifest: Manifest, gguf: &[u8], tokenizer_json: &[u8]) -> Result<Self, ModelError> {
+        manifest.verify("model.gguf", gguf)?;
+        manifest.verify("tokenizer.json", tokenizer_json)?;
+        let device = Device::Cpu;
+        let tensors = read_gguf_f32(gguf, &device)?;
+        Self::from_tensors(manifest, &tensors, tokenizer_json)
+    }
+
+    /// Builds the classifier from f32 tensors (used by training and parity tests).
+    pub fn from_tensors(manifest: Manifest, tensors: &HashMap<String, Tensor>, tokenizer_json: &[u8]) -> Result<Self, ModelError> {
+        let device = Device::Cpu;
+        let encoder = Encoder::from_tensors(manifest.encoder.clone(), tensors)?;
+        let get = |n: &str| tensors.get(n).cloned().ok_or_else(|| ModelError::Weights(format!("missing tensor {n}")));
+        let head = Linear::new(get(HEAD_WEIGHT)?, Some(get(HEAD_BIAS)?));
+        let (rows, _) = head.weight().dims2()?;
+        if rows != manifest.labels.len() {
+            return Err(ModelError::Weights(format!("head has {rows} rows but the manifest {} labels", manifest.labels.len())));
+        }
+        let tokenizer = WordPiece::from_bytes(tokenizer_json)?;
+        Ok(Self { manifest, encoder, head, tokenizer, device })
+    }
+
+    pub fn labels(&self) -> &[Label] {
+        &self.manifest.labels
+    }
+
+    pub fn tokenizer(&self) -> &WordPiece {
+        &self.tokenizer
+    }
+
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+
+    /// Encoder inputs for these sentences (long ones windowed).
+    pub fn windows<S: AsRef<str>>(&self, sentences: &[S]) -> Result<Vec<Window>, ModelError> {
+        Ok(self.tokenizer.windows(sentences, self.manifest.window.into())?)
+    }
+
+    /// Mean-pooled vectors `[windows, hidden]` for a set of windows, in window order.
+    pub fn pooled(&self, windows: &[Window], batch: BatchConfig) -> Result<Vec<Vec<f32>>, ModelError> {
+        let mut out = vec![Vec::new(); windows.len()];
+        for b in length_batches(windows, batch.max_rows, batch.max_tokens) {
+            let rows = b.windows.len();
+            let ids = Tensor::from_vec(b.ids, (rows, b.seq_len), &self.device)?;
+            let mask = Tensor::from_vec(b.mask, (rows, b.seq_len), &self.device)?;
+            let pooled = mean_pool(&self.encoder.forward(&ids, &mask)?, &mask)?.to_vec2::<f32>()?;
+            for (w, v) in b.windows.into_iter().zip(pooled) {
+                out[w] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Label probabilities (sigmoid of the head) for pooled vectors.
+    pub fn head_probs(&self, pooled: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, ModelError> {
+        if pooled.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dim = pooled[0].len();
+        let flat: Vec<f32> = pooled.iter().flatten().copied().collect();
+        let x = Tensor::from_vec(flat, (pooled.len(), dim), &self.device)?;
+        Ok(candle_nn::ops::sigmoid(&self.head.forward(&x)?)?.to_vec2::<f32>()?)
+    }
+
+    /// Dense label probabilities per sentence: the max over a sentence's windows.
+    pub fn sentence_probs<S: AsRef<str>>(&self, sentences: &[S], batch: BatchConfig) -> Result<Vec<Vec<f32>>, ModelError> {
+        let windows = self.windows(sentences)?;
+        let probs = self.head_probs(&self.pooled(&windows, batch)?)?;
+        let mut out = vec![vec![0f32; self.manifest.labels.len()]; sentences.len()];
+        for (w, p) in windows.iter().zip(probs) {
+            for (o, v) in out[w.sentence].iter_mut().zip(p) {
+                *o = o.max(v);
+            }
+        }
+        Ok(out)
+    }
+}
