@@ -1,0 +1,349 @@
+//! Fine-tuning the encoder for multi-label technique classification, with candle's autograd
+//! on the CPU.
+//!
+//! Full fine-tuning of all six layers is too slow on two cores, so the lower
+//! `frozen_layers` layers (and the embeddings) keep their pre-trained weights: their output
+//! is computed once per example and cached, and each epoch runs only the upper layers and
+//! the head forward and backward. The epoch and the decision threshold are chosen on the
+//! calibration reports; validation reports are only scored at the end.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use candle_core::{Device, Tensor, Var};
+use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
+use ttpmap_mapper::bert::{layer_tensor_names, mean_pool, BertConfig, Encoder};
+use ttpmap_mapper::model::{HEAD_BIAS, HEAD_WEIGHT};
+use ttpmap_mapper::tokenize::{length_batches, Window, WindowConfig, WordPiece};
+
+use crate::data::{Corpus, Example, Report, Rng};
+use crate::metrics::{best_threshold, evaluate, predicted, Evaluation};
+
+/// Training settings (recorded in the manifest).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainConfig {
+    /// Encoder layers kept frozen (from the bottom); the rest are fine-tuned.
+    pub frozen_layers: usize,
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Peak learning rate of the fine-tuned encoder layers.
+    pub lr: f64,
+    /// Peak learning rate of the classification head.
+    pub head_lr: f64,
+    /// Longest training example in tokens (with [CLS] and [SEP]); longer ones are cut.
+    pub max_tokens: usize,
+    /// Weight of TRAM's annotated training sentences relative to other examples.
+    pub tram_weight: f32,
+    /// Examples without labels (weak negatives) drawn afresh for each epoch; the rest of
+    /// the examples are all used every epoch.
+    pub negatives_per_epoch: usize,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            frozen_layers: 5,
+            epochs: 3,
+            batch_size: 64,
+            lr: 1e-4,
+            head_lr: 3e-3,
+            max_tokens: 64,
+            tram_weight: 2.0,
+            negatives_per_epoch: 12_000,
+            seed: 42,
+        }
+    }
+}
+
+/// What one epoch did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub mean_loss: f64,
+    pub calibration_f1: f64,
+    pub calibration_threshold: f32,
+    pub seconds: f64,
+}
+
+/// The trained model and how it was chosen.
+pub struct Trained {
+    /// Every f32 tensor of the model: encoder (HF names) and head.
+    pub tensors: HashMap<String, Tensor>,
+    pub threshold: f32,
+    pub epochs: Vec<EpochLog>,
+    pub best_epoch: usize,
+    pub validation: Evaluation,
+    pub calibration: Evaluation,
+    pub cache_seconds: f64,
+}
+
+/// Numerically stable binary cross-entropy with logits, summed over labels, weighted per row,
+/// averaged over rows: `max(x,0) - x*y + log(1 + exp(-|x|))`.
+pub fn bce_with_logits(logits: &Tensor, targets: &Tensor, row_weights: &Tensor) -> candle_core::Result<Tensor> {
+    let per = ((logits.relu()? - (logits * targets)?)? + (logits.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+    let rows = per.sum(1)?;
+    let n = rows.dims1()? as f64;
+    (rows * row_weights)?.sum_all()? / n
+}
+
+/// Token ids of a training example: [CLS] ... [SEP], cut to `max_tokens`.
+fn example_ids(tok: &WordPiece, text: &str, max_tokens: usize) -> Result<Vec<u32>> {
+    let w = tok.windows(&[text], WindowConfig { max_tokens, overlap: 0 })?;
+    Ok(w.into_iter().next().map(|w| w.ids).unwrap_or_default())
+}
+
+/// Output of the frozen layers for each window, unpadded, `[len * hidden]`.
+fn cache_lower(enc: &Encoder, windows: &[Window], frozen: usize, log: &mut dyn FnMut(&str)) -> Result<Vec<Vec<f32>>> {
+    let hidden = enc.config().hidden_size;
+    let mut out = vec![Vec::new(); windows.len()];
+    let batches = length_batches(windows, 64, 4096);
+    let n = batches.len();
+    for (bi, b) in batches.into_iter().enumerate() {
+        let rows = b.windows.len();
+        let ids = Tensor::from_vec(b.ids, (rows, b.seq_len), &Device::Cpu)?;
+        let mask = Tensor::from_vec(b.mask, (rows, b.seq_len), &Device::Cpu)?;
+        let h = enc.run_layers(&enc.embed(&ids, false)?, &mask, 0..frozen, false)?;
+        let h = h.to_vec3::<f32>()?;
+        for (r, w) in b.windows.iter().enumerate() {
+            let len = windows[*w].ids.len();
+            let mut v = Vec::with_capacity(len * hidden);
+            for row in &h[r][..len] {
+                v.extend_from_slice(row);
+            }
+            out[*w] = v;
+        }
+        if bi % 50 == 0 || bi + 1 == n {
+            log(&format!("  cached batch {}/{}", bi + 1, n));
+        }
+    }
+    Ok(out)
+}
+
+/// Pads cached states of `rows` into `[B, T, H]` and a `[B, T]` mask.
+fn padded(cache: &[Vec<f32>], rows: &[usize], hidden: usize) -> candle_core::Result<(Tensor, Tensor)> {
+    let t = rows.iter().map(|&r| cache[r].len() / hidden).max().unwrap_or(1);
+    let mut h = vec![0f32; rows.len() * t * hidden];
+    let mut m = vec![0f32; rows.len() * t];
+    for (i, &r) in rows.iter().enumerate() {
+        let len = cache[r].len() / hidden;
+        h[i * t * hidden..i * t * hidden + len * hidden].copy_from_slice(&cache[r]);
+        m[i * t..i * t + len].iter_mut().for_each(|x| *x = 1.0);
+    }
+    Ok((Tensor::from_vec(h, (rows.len(), t, hidden), &Device::Cpu)?, Tensor::from_vec(m, (rows.len(), t), &Device::Cpu)?))
+}
+
+/// The model under training: the encoder (its upper layers backed by `Var`s) and the head.
+struct Model {
+    enc: Encoder,
+    head_w: Var,
+    head_b: Var,
+    layer_vars: Vec<(String, Var)>,
+    frozen: usize,
+}
+
+impl Model {
+    fn logits(&self, hidden: &Tensor, mask: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        let layers = self.enc.config().num_hidden_layers;
+        let h = self.enc.run_layers(hidden, mask, self.frozen..layers, train)?;
+        let pooled = mean_pool(&h, mask)?;
+        pooled.matmul(&self.head_w.as_tensor().t()?)?.broadcast_add(self.head_b.as_tensor())
+    }
+
+    fn snapshot(&self, base: &HashMap<String, Tensor>) -> candle_core::Result<HashMap<String, Tensor>> {
+        let mut t = base.clone();
+        for (n, v) in &self.layer_vars {
+            t.insert(n.clone(), v.as_tensor().copy()?);
+        }
+        t.insert(HEAD_WEIGHT.into(), self.head_w.as_tensor().copy()?);
+        t.insert(HEAD_BIAS.into(), self.head_b.as_tensor().copy()?);
+        Ok(t)
+    }
+}
+
+/// Report-level label scores (max over windows of each report) from cached lower states.
+fn report_scores(model: &Model, reports: &[(Vec<usize>, usize)], cache: &[Vec<f32>], windows: &[Window], n_reports: usize) -> Result<Vec<Vec<f32>>> {
+    let hidden = model.enc.config().hidden_size;
+    let labels = model.head_b.as_tensor().dims1()?;
+    let mut scores = vec![vec![0f32; labels]; n_reports];
+    // `reports[i]` = (window indices, report index)
+    let owner: HashMap<usize, usize> = reports.iter().flat_map(|(ws, r)| ws.iter().map(move |w| (*w, *r))).collect();
+    let all: Vec<usize> = reports.iter().flat_map(|(ws, _)| ws.iter().copied()).collect();
+    let sub: Vec<Window> = all.iter().map(|&w| windows[w].clone()).collect();
+    for b in length_batches(&sub, 64, 4096) {
+        let rows: Vec<usize> = b.windows.iter().map(|&i| all[i]).collect();
+        let (h, m) = padded(cache, &rows, hidden)?;
+        let p = candle_nn::ops::sigmoid(&model.logits(&h, &m, false)?)?.to_vec2::<f32>()?;
+        for (w, probs) in rows.iter().zip(p) {
+            let s = &mut scores[owner[w]];
+            for (a, b) in s.iter_mut().zip(probs) {
+                *a = a.max(b);
+            }
+        }
+    }
+    Ok(scores)
+}
+
+/// Windows of every sentence of `reports`, and for each report its window indices.
+fn report_windows(tok: &WordPiece, reports: &[Report], wcfg: WindowConfig) -> Result<(Vec<Window>, Vec<(Vec<usize>, usize)>)> {
+    let mut windows = Vec::new();
+    let mut per = Vec::new();
+    for (ri, r) in reports.iter().enumerate() {
+        let texts: Vec<&str> = r.sentences.iter().map(|&(s, e)| &r.text[s..e]).collect();
+        let start = windows.len();
+        windows.extend(tok.windows(&texts, wcfg)?);
+        per.push(((start..windows.len()).collect(), ri));
+    }
+    Ok((windows, per))
+}
+
+/// Fine-tunes `base` (HF BERT tensors) on `corpus`. `log` receives progress lines.
+pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig, tok: &WordPiece, cfg: &TrainConfig, log: &mut dyn FnMut(&str)) -> Result<Trained> {
+    let dev = Device::Cpu;
+    let hidden = bert.hidden_size;
+    let n_labels = corpus.labels.len();
+    let frozen = cfg.frozen_layers.min(bert.num_hidden_layers);
+    let frozen_enc = Encoder::from_tensors(bert.clone(), base).context("base encoder")?;
+
+    // 1. Cache the frozen layers' output for training examples and held-out reports.
+    let t0 = Instant::now();
+    log(&format!("tokenizing {} training examples", corpus.examples.len()));
+    let mut train_windows = Vec::with_capacity(corpus.examples.len());
+    for (i, e) in corpus.examples.iter().enumerate() {
+        train_windows.push(Window { sentence: i, ids: example_ids(tok, &e.text, cfg.max_tokens)? });
+    }
+    log("caching frozen-layer outputs for training examples");
+    let train_cache = cache_lower(&frozen_enc, &train_windows, frozen, log)?;
+    let wcfg = WindowConfig::default();
+    let (cal_windows, cal_reports) = report_windows(tok, &corpus.calibration, wcfg)?;
+    let (val_windows, val_reports) = report_windows(tok, &corpus.validation, wcfg)?;
+    log("caching frozen-layer outputs for calibration and validation reports");
+    let cal_cache = cache_lower(&frozen_enc, &cal_windows, frozen, log)?;
+    let val_cache = cache_lower(&frozen_enc, &val_windows, frozen, log)?;
+    let cache_seconds = t0.elapsed().as_secs_f64();
+    log(&format!("cache built in {cache_seconds:.0} s"));
+
+    // 2. Trainable variables: upper layers and the head.
+    let mut tensors = base.clone();
+    let mut layer_vars = Vec::new();
+    for i in frozen..bert.num_hidden_layers {
+        for n in layer_tensor_names(i) {
+            let v = Var::from_tensor(&base[&n])?;
+            tensors.insert(n.clone(), v.as_tensor().clone());
+            layer_vars.push((n, v));
+        }
+    }
+    let mut rng = Rng::new(cfg.seed);
+    let init: Vec<f32> = (0..n_labels * hidden).map(|_| ((rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.02).collect();
+    let head_w = Var::from_tensor(&Tensor::from_vec(init, (n_labels, hidden), &dev)?)?;
+    // Start at a low prior (p = 0.01) so the first steps don't fight 691 confident positives.
+    let head_b = Var::from_tensor(&Tensor::full(-4.6f32, n_labels, &dev)?)?;
+    let model = Model { enc: Encoder::from_tensors(bert.clone(), &tensors)?, head_w, head_b, layer_vars, frozen };
+
+    let adam = |lr| ParamsAdamW { lr, weight_decay: 0.01, ..Default::default() };
+    let mut opt_enc = AdamW::new(model.layer_vars.iter().map(|(_, v)| v.clone()).collect(), adam(cfg.lr))?;
+    let mut opt_head = AdamW::new(vec![model.head_w.clone(), model.head_b.clone()], adam(cfg.head_lr))?;
+
+    let weights: Vec<f32> = corpus.examples.iter().map(|e| example_weight(e, cfg)).collect();
+    let positives: Vec<usize> = (0..corpus.examples.len()).filter(|&i| !corpus.examples[i].labels.is_empty()).collect();
+    let negatives: Vec<usize> = (0..corpus.examples.len()).filter(|&i| corpus.examples[i].labels.is_empty()).collect();
+    let per_epoch = positives.len() + negatives.len().min(cfg.negatives_per_epoch);
+    let steps_per_epoch = per_epoch.div_ceil(cfg.batch_size);
+    let total_steps = (steps_per_epoch * cfg.epochs).max(1);
+    let warmup = (total_steps / 20).max(1);
+    let label_ids: Vec<String> = corpus.labels.iter().map(|l| l.id.clone()).collect();
+    let cal_gold: Vec<BTreeSet<String>> = corpus.calibration.iter().map(|r| r.gold.clone()).collect();
+
+    let mut epochs = Vec::new();
+    let mut best: Option<(f64, usize, f32, HashMap<String, Tensor>)> = None;
+    let mut step = 0usize;
+    for epoch in 1..=cfg.epochs {
+        let te = Instant::now();
+        let mut negs = negatives.clone();
+        rng.shuffle(&mut negs);
+        negs.truncate(cfg.negatives_per_epoch);
+        let chosen: Vec<usize> = positives.iter().chain(&negs).copied().collect();
+        let batches = epoch_batches(&chosen, &train_windows, cfg.batch_size, &mut rng);
+        let mut loss_sum = 0.0;
+        for (bi, rows) in batches.iter().enumerate() {
+            let (h, m) = padded(&train_cache, rows, hidden)?;
+            let targets = multi_hot(&corpus.examples, rows, n_labels)?;
+            let w = Tensor::from_vec(rows.iter().map(|&r| weights[r]).collect::<Vec<f32>>(), rows.len(), &dev)?;
+            let loss = bce_with_logits(&model.logits(&h, &m, true)?, &targets, &w)?;
+            let grads = loss.backward()?;
+            let scale = if step < warmup { (step + 1) as f64 / warmup as f64 } else { (total_steps - step) as f64 / (total_steps - warmup).max(1) as f64 };
+            opt_enc.set_learning_rate(cfg.lr * scale);
+            opt_head.set_learning_rate(cfg.head_lr * scale);
+            opt_enc.step(&grads)?;
+            opt_head.step(&grads)?;
+            step += 1;
+            loss_sum += loss.to_scalar::<f32>()? as f64;
+            if bi % 100 == 0 {
+                log(&format!("epoch {epoch} batch {}/{} loss {:.4} ({:.0} s)", bi + 1, batches.len(), loss_sum / (bi + 1) as f64, te.elapsed().as_secs_f64()));
+            }
+        }
+        let scores = report_scores(&model, &cal_reports, &cal_cache, &cal_windows, corpus.calibration.len())?;
+        let (t, f1) = best_threshold(&scores, &cal_gold, &label_ids);
+        let e = EpochLog { epoch, mean_loss: loss_sum / batches.len().max(1) as f64, calibration_f1: f1, calibration_threshold: t, seconds: te.elapsed().as_secs_f64() };
+        log(&format!("epoch {epoch}: loss {:.4}, calibration micro-F1 {:.3} at threshold {:.2} ({:.0} s)", e.mean_loss, f1, t, e.seconds));
+        epochs.push(e);
+        if best.as_ref().is_none_or(|b| f1 > b.0) {
+            best = Some((f1, epoch, t, model.snapshot(base)?));
+        }
+    }
+    let (_, best_epoch, threshold, tensors) = best.context("no epoch ran")?;
+
+    // 3. Score held-out reports with the chosen weights and threshold.
+    let chosen = Model {
+        enc: Encoder::from_tensors(bert.clone(), &tensors)?,
+        head_w: Var::from_tensor(&tensors[HEAD_WEIGHT])?,
+        head_b: Var::from_tensor(&tensors[HEAD_BIAS])?,
+        layer_vars: Vec::new(),
+        frozen,
+    };
+    let eval_on = |reports: &[Report], per: &[(Vec<usize>, usize)], cache: &[Vec<f32>], ws: &[Window]| -> Result<Evaluation> {
+        let scores = report_scores(&chosen, per, cache, ws, reports.len())?;
+        let pairs: Vec<_> = reports.iter().zip(&scores).map(|(r, s)| (r.gold.clone(), predicted(s, &label_ids, threshold))).collect();
+        Ok(evaluate(&pairs, &corpus.matrix, threshold))
+    };
+    let calibration = eval_on(&corpus.calibration, &cal_reports, &cal_cache, &cal_windows)?;
+    let validation = eval_on(&corpus.validation, &val_reports, &val_cache, &val_windows)?;
+    log(&format!(
+        "validation ({} reports): micro P {:.3} R {:.3} F1 {:.3}; parent-level F1 {:.3}; per-document F1 {:.3}",
+        validation.reports, validation.exact.precision, validation.exact.recall, validation.exact.f1, validation.parent.f1, validation.per_document_f1
+    ));
+    Ok(Trained { tensors, threshold, epochs, best_epoch, validation, calibration, cache_seconds })
+}
+
+fn example_weight(e: &Example, cfg: &TrainConfig) -> f32 {
+    match e.source {
+        crate::data::Source::TramAnnotated => cfg.tram_weight,
+        _ => 1.0,
+    }
+}
+
+/// Shuffled batches of similar-length examples: shuffle, sort within chunks by length,
+/// cut into batches, shuffle the batches.
+fn epoch_batches(examples: &[usize], windows: &[Window], batch: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = examples.to_vec();
+    rng.shuffle(&mut order);
+    let mut batches = Vec::new();
+    for chunk in order.chunks(batch * 50) {
+        let mut c = chunk.to_vec();
+        c.sort_by_key(|&i| windows[i].ids.len());
+        batches.extend(c.chunks(batch).map(|b| b.to_vec()));
+    }
+    rng.shuffle(&mut batches);
+    batches
+}
+
+fn multi_hot(examples: &[Example], rows: &[usize], n_labels: usize) -> candle_core::Result<Tensor> {
+    let mut t = vec![0f32; rows.len() * n_labels];
+    for (i, &r) in rows.iter().enumerate() {
+        for &l in &examples[r].labels {
+            t[i * n_labels + l as usize] = 1.0;
+        }
+    }
+    Tensor::from_vec(t, (rows.len(), n_labels), &Device::Cpu)
+}
