@@ -23,6 +23,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Map report files to ATT&CK techniques (Navigator layer, JSON or table).
+    Classify(cmd::classify::Args),
+    /// Score the model on TRAM's annotated reports (report-level precision, recall, F1).
+    Eval(cmd::eval::Args),
+    /// Measure mapping speed and memory on a fixed report.
+    Bench(cmd::bench::Args),
+    /// Rebuild the shipped classifier from ../shared/data and the base encoder.
+    Train(cmd::train::Args),
     /// Build the compact matrix files (public/matrices) from the ATT&CK STIX bundles.
     Matrices(cmd::matrices::Args),
     /// Check or summarise ATT&CK Navigator layer files.
@@ -33,6 +41,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Classify(args) => cmd::classify::run(args),
+        Command::Eval(args) => cmd::eval::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
+        Command::Train(args) => cmd::train::run(args),
         Command::Matrices(args) => cmd::matrices::run(args),
         Command::Layer(command) => cmd::layer::run(command),
     };

