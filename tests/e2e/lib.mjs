@@ -1,0 +1,180 @@
+// Shared harness for the browser tests: a static server for dist/ and a headless Chromium.
+//
+// The server is deliberately tiny and strict: it serves only files under dist/, mounted at
+// a sub-path (BASE), so a leading "/" anywhere in the site shows up as a 404 and a failed
+// test. Every test page records each request it makes, so a test can assert that nothing
+// leaves the site's own origin.
+
+import http from "node:http";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = path.resolve(here, "../..");
+export const DIST = process.env.TTPMAP_DIST ?? path.join(REPO_ROOT, "dist");
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** The sub-path the site is served under; the site must not assume it lives at "/". */
+export const BASE = "/ttpmap/";
+
+/**
+ * Stand-ins for generated artifacts that a build may not contain yet, as
+ * { "path/in/dist": "file on disk" }. Served only when dist/ lacks the file.
+ * The fixture matrix is a 41-technique cut of Enterprise ATT&CK v18.1 (all 14 tactics).
+ */
+export const FALLBACKS = {
+  "matrices/enterprise.json": path.join(here, "fixtures", "enterprise.json"),
+};
+
+/** The 14 Enterprise tactics, in ATT&CK order. */
+export const ENTERPRISE_TACTICS = [
+  "TA0043", "TA0042", "TA0001", "TA0002", "TA0003", "TA0004", "TA0005",
+  "TA0006", "TA0007", "TA0008", "TA0009", "TA0011", "TA0010", "TA0040",
+];
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+  ".gguf": "application/octet-stream",
+  ".bin": "application/octet-stream",
+  ".safetensors": "application/octet-stream",
+};
+
+async function isFile(p) {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Serves `root` at http://127.0.0.1:<random port><BASE>; paths in `hidden` answer 404.
+ * Returns { origin, url, served: string[] (paths that were answered from FALLBACKS), close() }.
+ */
+export async function startServer({ root = DIST, base = BASE, fallbacks = FALLBACKS, hidden = [] } = {}) {
+  if (!existsSync(path.join(root, "index.html"))) {
+    throw new Error(`${root}/index.html is missing: build the site first (TRUNK_OFFLINE=true trunk build --release)`);
+  }
+  const rootAbs = path.resolve(root);
+  const servedFallbacks = [];
+  const server = http.createServer(async (req, res) => {
+    const send = (status, body, type = "text/plain; charset=utf-8") => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.end(body);
+    };
+    try {
+      if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed");
+      const { pathname } = new URL(req.url, "http://localhost");
+      if (!pathname.startsWith(base)) return send(404, `not under ${base}: ${pathname}`);
+      let rel = decodeURIComponent(pathname.slice(base.length));
+      if (rel === "" || rel.endsWith("/")) rel += "index.html";
+      let file = path.resolve(rootAbs, rel);
+      if (file !== rootAbs && !file.startsWith(rootAbs + path.sep)) return send(403, "forbidden");
+      if (hidden.includes(rel) || !(await isFile(file))) {
+        const fallback = hidden.includes(rel) ? undefined : fallbacks[rel];
+        if (!fallback) return send(404, `not found: ${rel}`);
+        file = fallback;
+        servedFallbacks.push(rel);
+      }
+      const body = await readFile(file);
+      const type = MIME[path.extname(file).toLowerCase()] ?? "application/octet-stream";
+      res.writeHead(200, { "content-type": type, "content-length": body.length, "cache-control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : body);
+    } catch (e) {
+      send(500, String(e));
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    origin,
+    url: origin + base,
+    served: servedFallbacks,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+/** Chromium flags: headless, and quiet on the (closed) network. */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-quic",
+];
+
+/**
+ * Launches Debian's Chromium with a fresh profile directory.
+ * Returns { context, close() }; `close` also deletes the profile.
+ */
+export async function launchBrowser({ args = [], viewport = { width: 1600, height: 1000 } } = {}) {
+  const userDataDir = await mkdtemp(path.join(tmpdir(), "ttpmap-e2e-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...args],
+    viewport,
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Opens a new page that records what it does:
+ * requests (every URL), consoleErrors, pageErrors and dialogs (which are dismissed).
+ */
+export async function openPage(context) {
+  const page = await context.newPage();
+  const log = { requests: [], consoleErrors: [], pageErrors: [], dialogs: [] };
+  page.on("request", (r) => log.requests.push(r.url()));
+  page.on("console", (m) => {
+    if (m.type() === "error") log.consoleErrors.push(m.text());
+  });
+  page.on("pageerror", (e) => log.pageErrors.push(String(e)));
+  page.on("dialog", (d) => {
+    log.dialogs.push(`${d.type()}: ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  return { page, log };
+}
+
+/**
+ * Loads the app and waits until the matrix is drawn (or failed to load).
+ * On a timeout the error carries the page's console errors: usually the real cause.
+ */
+export async function gotoApp({ page, log }, url, { timeout = 20_000 } = {}) {
+  await page.goto(url);
+  try {
+    await page.waitForSelector('[data-testid="heatmap"]:not([data-matrix="loading"])', { timeout });
+  } catch (e) {
+    const errors = [...log.consoleErrors, ...log.pageErrors];
+    throw new Error(`the app did not start at ${url}: ${errors.join(" | ") || e.message}`);
+  }
+}
+
+/** Requests that went anywhere but `origin` (data: URLs excepted, they never leave the page). */
+export function foreignRequests(log, origin) {
+  return log.requests.filter((u) => !u.startsWith("data:") && new URL(u).origin !== origin);
+}
