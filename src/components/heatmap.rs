@@ -274,8 +274,11 @@ fn CellBody(cell: Cell, sub: bool) -> impl IntoView {
     // every cell, but only the cells whose own score or status changed touch the DOM
     // (the rest compare equal and stop here). This keeps streaming and the slider cheap.
     let info = Memo::new(move |_| state.index.with(|i| i.get(&id.read_value()).cloned()));
-    let is_selected =
-        Memo::new(move |_| state.selected.with(|s| s.as_deref() == Some(id.read_value().as_str())));
+    let is_selected = Memo::new(move |_| {
+        state
+            .selected
+            .with(|s| s.as_deref() == Some(id.read_value().as_str()))
+    });
     let detected = move || {
         info.with(|c| {
             c.as_ref()

@@ -64,7 +64,8 @@ async function isFile(p) {
  * Serves `root` at http://127.0.0.1:<random port><BASE>; paths in `hidden` answer 404.
  * Returns { origin, url, served: string[] (paths that were answered from FALLBACKS),
  * hits: Map<path, count> (every path requested), corrupt: Set<path> (add a path to serve
- * it with some bytes flipped, as a broken download would), close() }.
+ * it with some bytes flipped, as a broken download would), hidden: Set<path> (paths that
+ * answer 404, changeable while serving), close() }.
  */
 export async function startServer({ root = DIST, base = BASE, fallbacks = FALLBACKS, hidden = [] } = {}) {
   if (!existsSync(path.join(root, "index.html"))) {
@@ -74,6 +75,7 @@ export async function startServer({ root = DIST, base = BASE, fallbacks = FALLBA
   const servedFallbacks = [];
   const hits = new Map();
   const corrupt = new Set();
+  const hiddenNow = new Set(hidden);
   const server = http.createServer(async (req, res) => {
     const send = (status, body, type = "text/plain; charset=utf-8") => {
       res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
@@ -88,8 +90,8 @@ export async function startServer({ root = DIST, base = BASE, fallbacks = FALLBA
       hits.set(rel, (hits.get(rel) ?? 0) + 1);
       let file = path.resolve(rootAbs, rel);
       if (file !== rootAbs && !file.startsWith(rootAbs + path.sep)) return send(403, "forbidden");
-      if (hidden.includes(rel) || !(await isFile(file))) {
-        const fallback = hidden.includes(rel) ? undefined : fallbacks[rel];
+      if (hiddenNow.has(rel) || !(await isFile(file))) {
+        const fallback = hiddenNow.has(rel) ? undefined : fallbacks[rel];
         if (!fallback) return send(404, `not found: ${rel}`);
         file = fallback;
         servedFallbacks.push(rel);
@@ -112,6 +114,7 @@ export async function startServer({ root = DIST, base = BASE, fallbacks = FALLBA
     served: servedFallbacks,
     hits,
     corrupt,
+    hidden: hiddenNow,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
 }

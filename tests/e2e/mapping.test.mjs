@@ -83,7 +83,7 @@ async function download(page, testid) {
   return { name: file.suggestedFilename(), body };
 }
 
-test("the first map downloads the model with progress; the mapping survives a reload; later maps use the cached model", async () => {
+test("the first map downloads the model with progress; the mapping survives a reload; later maps use the cached model, even offline", async () => {
   const opened = await openPage(browser.context);
   opened.allowErrors = [];
   pages.push(opened);
@@ -119,6 +119,18 @@ test("the first map downloads the model with progress; the mapping survives a re
   await waitForState(opened, "done");
   assert.equal(server.hits.get("model/model.gguf"), 1, "the cached model was used");
   assert.deepEqual(await scoredCells(page), scores, "the same text maps the same way");
+
+  // Offline (the site unreachable for the manifest too): the cached model still loads.
+  server.hidden.add("model/manifest.json");
+  try {
+    await gotoApp(opened, server.url);
+    await page.getByTestId("map-button").click();
+    await waitForState(opened, "done");
+    assert.equal(server.hits.get("model/model.gguf"), 1);
+    assert.deepEqual(await scoredCells(page), scores);
+  } finally {
+    server.hidden.delete("model/manifest.json");
+  }
 });
 
 test("expected techniques are detected in a short report, with their evidence highlighted", async () => {
