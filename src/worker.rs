@@ -9,9 +9,10 @@
 //! the worker and reloading the model.
 //!
 //! The model files come from the browser's Cache API when present and verified there;
-//! otherwise they are downloaded (with progress), verified against the manifest's sha256,
-//! and only then cached. A cached file that fails verification is evicted and downloaded
-//! again. Requests go only to the site's own files, by relative URL.
+//! otherwise they are downloaded (with progress), verified against the sha256 in the
+//! manifest (built into the worker), and only then cached. A cached file that fails
+//! verification is evicted and downloaded again. Requests go only to the site's own
+//! files, by relative URL; with the model cached there are none.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -30,6 +31,10 @@ use crate::protocol::{FromWorker, JobId, ModelSource, ToWorker};
 
 /// The model's folder, relative to the worker script (which sits next to index.html).
 const MODEL_DIR: &str = "model/";
+/// The manifest of the model in public/model, built into the worker: it names the files
+/// and their sha256, so a visit with the model in the cache makes no request at all, and
+/// a new model (a new manifest) comes with a new build of the site.
+const MANIFEST_JSON: &str = include_str!("../public/model/manifest.json");
 /// The Cache API cache that keeps the model files.
 const CACHE_NAME: &str = "ttpmap-model";
 /// Least time between two partial mappings sent to the page.
@@ -272,11 +277,9 @@ impl Engine {
 
     /// Reads, verifies and loads the model.
     async fn load_model(&self) -> Result<Classifier, String> {
-        let manifest_url = format!("{MODEL_DIR}manifest.json");
-        let cache = open_cache(&self.scope).await;
-        let manifest_text = self.manifest_text(&manifest_url, cache.as_ref()).await?;
-        let manifest = Manifest::from_json(&manifest_text)
+        let manifest = Manifest::from_json(MANIFEST_JSON)
             .map_err(|e| format!("The model's manifest is not valid: {e}"))?;
+        let cache = open_cache(&self.scope).await;
         let total: u64 = manifest.files.iter().map(|f| f.bytes).sum();
         let mut loaded = 0u64;
         let mut gguf = None;
@@ -298,8 +301,7 @@ impl Engine {
         self.post(&FromWorker::ModelVerifying);
         yield_now(&self.scope).await;
         if let Some(cache) = &cache {
-            let mut keep = vec![manifest_url.clone()];
-            keep.extend(manifest.files.iter().map(cache_key));
+            let keep: Vec<String> = manifest.files.iter().map(cache_key).collect();
             evict_others(cache, &keep).await;
         }
         // Both files were verified against the manifest above (Classifier::load would
@@ -309,31 +311,6 @@ impl Engine {
         drop(gguf);
         Classifier::from_tensors(manifest, &tensors, &tokenizer)
             .map_err(|e| format!("The model could not be loaded: {e}"))
-    }
-
-    /// The manifest from the site (so a new model is noticed), or from the cache when the
-    /// site cannot be reached.
-    async fn manifest_text(&self, url: &str, cache: Option<&Cache>) -> Result<String, String> {
-        match fetch_bytes(&self.scope, url, &mut |_| {}).await {
-            Ok(bytes) => {
-                if let Some(cache) = cache {
-                    cache_put(cache, url, &bytes).await;
-                }
-                String::from_utf8(bytes).map_err(|_| "The model's manifest is not text.".into())
-            }
-            Err(e) => {
-                if let Some(bytes) = match cache {
-                    Some(c) => cache_get(c, url).await,
-                    None => None,
-                } {
-                    return String::from_utf8(bytes)
-                        .map_err(|_| "The model's manifest is not text.".into());
-                }
-                Err(format!(
-                    "Could not download the model ({e}). Check the connection and retry."
-                ))
-            }
-        }
     }
 
     /// One model file, verified: from the cache if it holds a good copy, else downloaded.
@@ -539,7 +516,17 @@ async fn evict_others(cache: &Cache, keep: &[String]) {
 
 #[cfg(test)]
 mod tests {
-    use super::chunk;
+    use super::{chunk, Manifest, MANIFEST_JSON};
+
+    #[test]
+    fn the_built_in_manifest_names_the_model_files_with_their_sha256() {
+        let manifest = Manifest::from_json(MANIFEST_JSON).unwrap();
+        for name in ["model.gguf", "tokenizer.json"] {
+            let file = manifest.files.iter().find(|f| f.name == name).unwrap();
+            assert_eq!(file.sha256.len(), 64, "{name}");
+            assert!(file.bytes > 0, "{name}");
+        }
+    }
 
     #[test]
     fn chunks_aim_at_the_target_time() {
