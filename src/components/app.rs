@@ -220,7 +220,15 @@ impl AppState {
     }
 
     /// Saves the session (with the current threshold and view) in localStorage.
+    ///
+    /// Not while the model runs: a partial mapping is not kept (the finished one is saved
+    /// when it arrives), and re-saving a large text on every view change would cost the page.
     pub fn persist(&self) {
+        if self.map_state.get_untracked() == MapState::Mapping
+            || self.map_state.get_untracked() == MapState::LoadingModel
+        {
+            return;
+        }
         let report = self.report.get_untracked();
         let saved = self.session.with_untracked(|s| {
             s.as_ref().map(|s| {

@@ -12,6 +12,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
+import os from "node:os";
 import { startServer, launchBrowser, openPage, gotoApp, waitForState, SHORT_REPORT, DIST, REPO_ROOT } from "./lib.mjs";
 
 const reportPath = path.resolve(process.argv[2] ?? path.join(REPO_ROOT, "tests/fixtures/report-5000w.txt"));
@@ -21,20 +22,43 @@ const words = report.split(/\s+/).filter(Boolean).length;
 const server = await startServer();
 const browser = await launchBrowser();
 
+/**
+ * Presses Map and times it in the page: to the first scored cell on the heatmap (first
+ * result) and to data-state "done" (the whole report). The worker's own mapping time
+ * (model load excluded) is in the status line: "Mapped N sentences in X s".
+ */
 async function mapAndTime(opened, text) {
   const { page } = opened;
   if ((await page.getByTestId("report-input").inputValue()) !== text) {
     await page.getByTestId("report-input").fill(text);
   }
-  const t0 = Date.now();
-  await page.getByTestId("map-button").click();
+  // Clear the heatmap of a previous run, so "first result" is this run's.
+  await page.evaluate(() => {
+    window.__first = null;
+    const heatmap = document.querySelector('[data-testid="heatmap"]');
+    new MutationObserver((_, obs) => {
+      if (window.__t0 && heatmap.dataset.state === "mapping" && heatmap.querySelector("[data-score]")) {
+        window.__first = performance.now() - window.__t0;
+        obs.disconnect();
+      }
+    }).observe(heatmap, { subtree: true, attributes: true, childList: true });
+  });
+  await page.evaluate(() => {
+    window.__t0 = performance.now();
+    document.querySelector('[data-testid="map-button"]').click();
+  });
   await waitForState(opened, "done", { timeout: 900_000 });
-  const ms = Date.now() - t0;
+  const ms = await page.evaluate(() => performance.now() - window.__t0);
+  const firstMs = await page.evaluate(() => window.__first);
   const status = await page.getByTestId("progress").innerText();
   const sentences = Number(await page.getByTestId("progress").getAttribute("data-total"));
   const detected = Number(await page.getByTestId("heatmap").getAttribute("data-detected"));
-  return { ms, sentences, detected, status };
+  const mapS = Number(status.match(/in ([\d.]+) s/)?.[1]);
+  return { ms, firstMs, mapS, sentences, detected, status };
 }
+
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(" ");
+const loadBefore = load();
 
 try {
   // First visit: fetch everything, model included.
@@ -75,11 +99,16 @@ try {
   console.log(`first visit: ${mb(total.bytes)} (${mb(total.gzip)} gzip)`);
   for (const [k, v] of Object.entries(byKind)) console.log(`  ${k.padEnd(9)} ${mb(v.bytes)} (${mb(v.gzip)} gzip)`);
   for (const f of files.sort((a, b) => b.bytes - a.bytes)) console.log(`    ${f.file.padEnd(44)} ${String(f.bytes).padStart(9)} ${String(f.gzip).padStart(9)}`);
-  console.log(`cold (new page, model from cache): ${(cold.ms / 1000).toFixed(1)} s; ${cold.status}`);
-  console.log(`warm: ${(warm1.ms / 1000).toFixed(1)} s, ${(warm2.ms / 1000).toFixed(1)} s; ${warm2.status}`);
+  const s = (ms) => (ms == null ? "-" : (ms / 1000).toFixed(1) + " s");
+  const line = (name, r) =>
+    `${name}: ${s(r.ms)} end to end (first result ${s(r.firstMs)}; worker mapping ${r.mapS} s, ${(r.sentences / r.mapS).toFixed(1)} sentences/s)`;
+  console.log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load average ${loadBefore} before, ${load()} after`);
+  console.log(line("cold (new page: worker start, model from the cache, mapping)", cold));
+  console.log(line("warm 1 (same page, model loaded)", warm1));
+  console.log(line("warm 2", warm2));
   console.log(`detected at the default threshold: ${warm2.detected}`);
   console.log(`worker: ${worker.join("; ")}`);
-  console.log(JSON.stringify({ words, sentences: cold.sentences, firstVisit: { total, byKind, files }, coldMs: cold.ms, warmMs: [warm1.ms, warm2.ms], detected: warm2.detected }));
+  console.log(JSON.stringify({ words, sentences: cold.sentences, firstVisit: { total, byKind, files }, cold, warm: [warm1, warm2], load: [loadBefore, load()] }));
 } finally {
   await browser.close();
   await server.close();

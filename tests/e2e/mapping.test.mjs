@@ -167,14 +167,15 @@ test("the first map downloads the model with progress (bytes of total); the mapp
   assert.deepEqual(await scoredCells(page), {});
 });
 
-test("markup in a mapped report is shown as text in the evidence view, never run", async () => {
+test("markup in a mapped report is shown as text in the evidence view, never run; the view scrolls to the evidence", async () => {
   const opened = await app();
   const { page } = opened;
   const markup = `<script>window.__ran = 1</script> <img src=x onerror="window.__ran = 2"> <b>bold</b>`;
-  const text = `The actor sent spearphishing emails with malicious Word attachments to the finance team.\n\n${markup}\n\nThe macro then created a scheduled task for persistence.`;
+  // Evidence far down the text, so the report view has to scroll to it.
+  const filler = Array.from({ length: 80 }, (_, i) => `Appendix row ${i + 1}: nothing to note.`).join("\n");
+  const text = `${markup}\n\n${filler}\n\nThe actor sent spearphishing emails with malicious Word attachments to the finance team. The macro then created a scheduled task for persistence.`;
   await map(page, text);
   await waitForState(opened, "done");
-  await setThreshold(page, 1);
   const [best] = Object.entries(await scoredCells(page)).sort((a, b) => b[1] - a[1])[0];
   await page.locator(`[data-testid="heatmap"] [data-technique-id="${best}"]`).first().click();
   const view = page.getByTestId("evidence-panel").getByTestId("report-view");
@@ -183,6 +184,14 @@ test("markup in a mapped report is shown as text in the evidence view, never run
   assert.equal(await view.locator("script, img, b").count(), 0, "no element was made from the text");
   assert.equal(await page.locator("img, b").count(), 0);
   assert.equal(await page.evaluate(() => window.__ran), undefined, "nothing ran");
+  // The first highlighted sentence is scrolled into the report view.
+  await page.waitForFunction(() => {
+    const view = document.querySelector('[data-testid="evidence-panel"] [data-testid="report-view"]');
+    const mark = view.querySelector("mark");
+    const v = view.getBoundingClientRect();
+    const m = mark.getBoundingClientRect();
+    return view.scrollTop > 0 && m.top >= v.top && m.bottom <= v.bottom;
+  }, null, { timeout: 5_000 });
   await page.getByTestId("clear-button").click();
 });
 
