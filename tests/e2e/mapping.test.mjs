@@ -242,6 +242,7 @@ test("the threshold re-filters the heatmap at once, without the model", async ()
   await waitForState(opened, "done");
   const atDefault = await scoredCells(page);
   const hitsBefore = server.hits.get("worker-boot.js");
+  const status = await page.getByTestId("progress").innerText();
 
   await setThreshold(page, 100);
   assert.deepEqual(await scoredCells(page), {}, "nothing reaches 100");
@@ -296,7 +297,10 @@ test("the threshold re-filters the heatmap at once, without the model", async ()
   assert.ok(rows.length < allRows);
   await page.getByTestId("detected-only").uncheck();
   assert.equal(await page.locator('[data-testid="heatmap"] li.technique').count(), allRows, "the whole matrix");
+  // The model never ran again: no new worker, no new run, the same finished status.
   assert.equal(server.hits.get("worker-boot.js"), hitsBefore, "no new worker");
+  assert.equal(await page.getByTestId("heatmap").getAttribute("data-state"), "done");
+  assert.equal(await page.getByTestId("progress").innerText(), status);
 });
 
 test("dismissing and adding techniques change the heatmap and the exported layer; the layer validates and opens again", async (t) => {
