@@ -1,13 +1,24 @@
-//! ttpmap-web: the browser UI of ttpmap.
+//! ttpmap-web: the browser app of ttpmap, and its inference worker.
 //!
-//! The UI only: it loads static artifacts (the matrix, later the model) from the site's own
-//! origin with relative URLs, and never sends the report text anywhere.
-//! Pure view logic (`columns`) is kept apart from the components so it runs in native tests.
+//! The page (`main.rs`, [`components`]) is UI only: it loads the matrix from the site's
+//! own origin with relative URLs, hands report text to the inference Web Worker
+//! ([`worker`], the `worker` binary) by [`protocol`] messages, and draws the
+//! [`ttpmap_mapper::ReportMapping`] it gets back. The report text never leaves the browser.
+//!
+//! Pure view logic ([`columns`], [`heat`], [`import`], [`svg`], [`protocol`]) is kept apart
+//! from the components and the browser glue so it runs in native tests.
 
+pub mod client;
 pub mod columns;
 pub mod components;
+pub mod download;
 pub mod fetch;
+pub mod heat;
+pub mod import;
+pub mod protocol;
 pub mod state;
 pub mod storage;
+pub mod svg;
+pub mod worker;
 
 pub use components::app::App;

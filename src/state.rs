@@ -3,14 +3,15 @@
 /// The stages of mapping one report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MapState {
-    /// Nothing is running: no report mapped yet, or the text changed since.
+    /// Nothing is running and no finished mapping is shown: no report mapped yet, or the
+    /// last run was cancelled (its partial mapping may still be shown).
     #[default]
     Idle,
     /// The model is being downloaded and verified.
     LoadingModel,
     /// The model is scoring the report's sentences.
     Mapping,
-    /// A mapping is shown.
+    /// A finished mapping (or an opened layer) is shown, possibly of an older text.
     Done,
     /// Something failed; the UI says what.
     Error,

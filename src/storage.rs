@@ -1,9 +1,43 @@
-//! Keeps the report text in this browser's localStorage, so a reload does not lose it.
-//! The text stays on this machine; failures (storage disabled, quota) are logged, never fatal.
+//! Keeps the report text, the mapping and the analyst's decisions in this browser's
+//! localStorage, so a reload does not lose them; Clear removes them.
+//! Everything stays on this machine. Failures (storage disabled, quota) are logged and
+//! reported to the caller, never fatal.
+
+use std::collections::BTreeMap;
 
 use leptos::logging::warn;
+use serde::{Deserialize, Serialize};
+use ttpmap_mapper::ReportMapping;
+
+use crate::heat::{Decisions, ViewOptions};
 
 const REPORT_KEY: &str = "ttpmap.report";
+const SESSION_KEY: &str = "ttpmap.session";
+
+/// Where the shown mapping came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Source {
+    /// The model mapped `text` (the evidence offsets point into it). Saved as `None`
+    /// when it equals the report input, which is saved anyway.
+    Mapped { text: Option<String> },
+    /// A Navigator layer opened by the analyst, with its technique comments.
+    Imported { comments: BTreeMap<String, String> },
+}
+
+/// What the heatmap shows and what the analyst decided about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub title: String,
+    pub source: Source,
+    /// The mapping as the model (or the layer) gave it; decisions are applied on top.
+    pub mapping: ReportMapping,
+    pub decisions: Decisions,
+    /// The analyst's threshold, 0..1.
+    pub threshold: f32,
+    #[serde(default)]
+    pub view: ViewOptions,
+}
 
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
@@ -28,5 +62,55 @@ pub fn save_report(text: &str) {
     };
     if let Err(e) = result {
         warn!("could not save the report text in localStorage: {e:?}");
+    }
+}
+
+/// The saved session, with a mapped text saved as "same as the report" filled in from
+/// `report`. A session that cannot be read (an older format) is dropped.
+pub fn load_session(report: &str) -> Option<Session> {
+    let json = local_storage()?.get_item(SESSION_KEY).ok().flatten()?;
+    let mut session: Session = match serde_json::from_str(&json) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!("dropping a saved mapping that cannot be read: {e}");
+            clear_session();
+            return None;
+        }
+    };
+    if let Source::Mapped { text } = &mut session.source {
+        text.get_or_insert_with(|| report.to_string());
+    }
+    Some(session)
+}
+
+/// Saves `session`; its mapped text is left out when it equals `report` (saved apart).
+/// Returns whether it was saved.
+pub fn save_session(session: &Session, report: &str) -> bool {
+    let Some(storage) = local_storage() else {
+        return false;
+    };
+    let json = match &session.source {
+        Source::Mapped { text: Some(t) } if t == report => {
+            let mut lean = session.clone();
+            lean.source = Source::Mapped { text: None };
+            serde_json::to_string(&lean)
+        }
+        _ => serde_json::to_string(session),
+    };
+    let Ok(json) = json else { return false };
+    match storage.set_item(SESSION_KEY, &json) {
+        Ok(()) => true,
+        Err(e) => {
+            warn!("could not save the mapping in localStorage: {e:?}");
+            let _ = storage.remove_item(SESSION_KEY);
+            false
+        }
+    }
+}
+
+/// Removes the saved session.
+pub fn clear_session() {
+    if let Some(storage) = local_storage() {
+        let _ = storage.remove_item(SESSION_KEY);
     }
 }

@@ -1,4 +1,5 @@
-//! The root component: owns the app's state and lays out the page.
+//! The root component: owns the app's state ([`AppState`], shared with the components by
+//! context), talks to the inference worker, and lays out the page.
 
 use std::sync::Arc;
 
@@ -6,20 +7,34 @@ use leptos::logging::error;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ttpmap_attack::Matrix;
+use ttpmap_mapper::export::{report_layer, LayerOptions};
+use ttpmap_mapper::ReportMapping;
 
+use super::evidence::EvidencePanel;
 use super::heatmap::Heatmap;
 use super::report::ReportPanel;
+use super::toolbar::Toolbar;
+use crate::client::{ModelWorker, WorkerEvent};
 use crate::columns::{columns, Column};
+use crate::download::download;
 use crate::fetch::fetch_text;
+use crate::heat::{apply_decisions, report_title, Decisions, ScoreIndex, ViewOptions};
+use crate::import::import_layer;
+use crate::protocol::{FromWorker, JobId, ModelSource, ToWorker};
 use crate::state::MapState;
-use crate::storage;
+use crate::storage::{self, Session, Source};
+use crate::svg::{heatmap_svg, SvgOptions};
 
 /// Relative on purpose: the site must work from any static host and sub-path.
 const MATRIX_URL: &str = "matrices/enterprise.json";
 
-/// A matrix ready to draw: its title and its tactic columns.
+/// Evidence sentences quoted per technique in an exported layer.
+const LAYER_TOP_EVIDENCE: usize = 3;
+
+/// A matrix ready to draw: the matrix itself, its title and its tactic columns.
 #[derive(Debug, PartialEq)]
 pub struct LoadedMatrix {
+    pub matrix: Matrix,
     pub title: String,
     pub columns: Vec<Column>,
 }
@@ -33,25 +48,540 @@ pub enum MatrixLoad {
     Failed(String),
 }
 
+impl MatrixLoad {
+    pub fn ready(&self) -> Option<Arc<LoadedMatrix>> {
+        match self {
+            MatrixLoad::Ready(m) => Some(m.clone()),
+            _ => None,
+        }
+    }
+}
+
 async fn load_matrix(url: &str) -> Result<LoadedMatrix, String> {
     let json = fetch_text(url).await?;
     let matrix = Matrix::from_compact_json(&json).map_err(|e| format!("{url}: {e}"))?;
     Ok(LoadedMatrix {
         title: format!("{} v{}", matrix.name, matrix.version),
         columns: columns(&matrix),
+        matrix,
     })
+}
+
+/// A value shared by reference; equal only to itself, so a memo holding one notifies
+/// its readers whenever it is recomputed, without comparing whole mappings.
+#[derive(Debug)]
+pub struct Shared<T>(pub Arc<T>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// What the progress line shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress {
+    None,
+    Model {
+        loaded: u64,
+        total: u64,
+        source: ModelSource,
+    },
+    Preparing,
+    Sentences {
+        done: usize,
+        total: usize,
+    },
+    Done {
+        sentences: usize,
+        ms: f64,
+    },
+    Cancelled {
+        done: usize,
+        total: usize,
+    },
+}
+
+/// The app's state, shared by context. Signals only, so it is `Copy`.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub report: RwSignal<String>,
+    /// The name of the file the report came from, until the text is edited.
+    pub file_name: RwSignal<Option<String>>,
+    pub matrix: RwSignal<MatrixLoad>,
+    pub map_state: RwSignal<MapState>,
+    pub progress: RwSignal<Progress>,
+    /// Why mapping failed; the report panel offers a retry.
+    pub error: RwSignal<Option<String>>,
+    /// A message about the input or an import (not a mapping failure).
+    pub notice: RwSignal<Option<String>>,
+    /// The shown mapping with its source and decisions (threshold and view live apart,
+    /// so moving the slider does not touch the mapping).
+    pub session: RwSignal<Option<Session>>,
+    /// The threshold, 0..1.
+    pub threshold: RwSignal<f32>,
+    pub view: RwSignal<ViewOptions>,
+    /// The technique whose evidence is open.
+    pub selected: RwSignal<Option<String>>,
+    /// The session's mapping with the decisions applied: what is shown and exported.
+    pub effective: Memo<Option<Shared<ReportMapping>>>,
+    /// Cells at the current threshold.
+    pub index: Memo<Shared<ScoreIndex>>,
+    /// The job whose answers are awaited.
+    active_job: RwSignal<Option<JobId>>,
+    next_job: StoredValue<JobId>,
+    /// Whether the session's saved form left the mapped text out (it equalled the report).
+    saved_lean: StoredValue<bool>,
+    worker: StoredValue<Option<ModelWorker>, LocalStorage>,
+}
+
+impl AppState {
+    fn new() -> Self {
+        let report = RwSignal::new(storage::load_report());
+        let saved = report.with_untracked(|r| storage::load_session(r));
+        let threshold = RwSignal::new(saved.as_ref().map_or(0.5, |s| s.threshold));
+        let view = RwSignal::new(saved.as_ref().map(|s| s.view).unwrap_or_default());
+        let map_state = RwSignal::new(if saved.is_some() {
+            MapState::Done
+        } else {
+            MapState::Idle
+        });
+        let saved_lean = saved.as_ref().is_some_and(|s| {
+            matches!(&s.source, Source::Mapped { text: Some(t) } if report.with_untracked(|r| r == t))
+        });
+        let session = RwSignal::new(saved);
+        let matrix = RwSignal::new(MatrixLoad::Loading);
+
+        let effective = Memo::new(move |_| {
+            let m = matrix.with(MatrixLoad::ready);
+            session.with(|s| {
+                s.as_ref().map(|s| {
+                    let name_of = |id: &str| {
+                        m.as_ref()
+                            .and_then(|m| m.matrix.technique(id).map(|t| t.name.clone()))
+                    };
+                    Shared(Arc::new(apply_decisions(&s.mapping, &s.decisions, name_of)))
+                })
+            })
+        });
+        let index = Memo::new(move |_| {
+            let t = threshold.get();
+            let added = session.with(|s| {
+                s.as_ref()
+                    .map(|s| s.decisions.added.clone())
+                    .unwrap_or_default()
+            });
+            Shared(Arc::new(effective.with(|e| match e {
+                Some(m) => ScoreIndex::new(m, t, &added),
+                None => ScoreIndex::default(),
+            })))
+        });
+
+        AppState {
+            report,
+            file_name: RwSignal::new(None),
+            matrix,
+            map_state,
+            progress: RwSignal::new(Progress::None),
+            error: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            session,
+            threshold,
+            view,
+            selected: RwSignal::new(None),
+            effective,
+            index,
+            active_job: RwSignal::new(None),
+            next_job: StoredValue::new(0),
+            saved_lean: StoredValue::new(saved_lean),
+            worker: StoredValue::new_local(None),
+        }
+    }
+
+    /// Whether the model is being loaded or a report mapped.
+    pub fn busy(&self) -> bool {
+        matches!(
+            self.map_state.get(),
+            MapState::LoadingModel | MapState::Mapping
+        )
+    }
+
+    /// Saves the session (with the current threshold and view) in localStorage.
+    ///
+    /// Not while the model runs: a partial mapping is not kept (the finished one is saved
+    /// when it arrives), and re-saving a large text on every view change would cost the page.
+    pub fn persist(&self) {
+        if self.map_state.get_untracked() == MapState::Mapping
+            || self.map_state.get_untracked() == MapState::LoadingModel
+        {
+            return;
+        }
+        let report = self.report.get_untracked();
+        let saved = self.session.with_untracked(|s| {
+            s.as_ref().map(|s| {
+                let mut s = s.clone();
+                s.threshold = self.threshold.get_untracked();
+                s.view = self.view.get_untracked();
+                let lean = matches!(&s.source, Source::Mapped { text: Some(t) } if *t == report);
+                (storage::save_session(&s, &report), lean)
+            })
+        });
+        match saved {
+            Some((true, lean)) => self.saved_lean.set_value(lean),
+            Some((false, _)) => self.notice.set(Some(
+                "This mapping is too large to keep in this browser: it will be gone after a reload."
+                    .into(),
+            )),
+            None => storage::clear_session(),
+        }
+    }
+
+    /// The report text changed (typed, pasted, opened): keep it, and keep the saved
+    /// mapping readable (its evidence points into the text that was mapped).
+    pub fn set_report(&self, text: String, file_name: Option<String>) {
+        storage::save_report(&text);
+        self.report.set(text);
+        self.file_name.set(file_name);
+        if self.saved_lean.get_value() {
+            self.persist();
+        }
+    }
+
+    /// Maps the report text: starts the worker if needed and sends it the job.
+    pub fn map(&self) {
+        let text = self.report.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        if self.busy() {
+            self.cancel();
+        }
+        let job = self.next_job.get_value() + 1;
+        self.next_job.set_value(job);
+        self.active_job.set(Some(job));
+        self.error.set(None);
+        self.notice.set(None);
+        self.selected.set(None);
+        self.session.set(None);
+        storage::clear_session();
+        self.map_state.set(MapState::LoadingModel);
+        self.progress.set(Progress::None);
+        if !self.ensure_worker() {
+            return;
+        }
+        self.worker.with_value(|w| {
+            if let Some(w) = w {
+                w.send(&ToWorker::Map { job, text });
+            }
+        });
+    }
+
+    /// Stops the running job; the worker answers `Cancelled` after its current chunk.
+    pub fn cancel(&self) {
+        if let Some(job) = self.active_job.get_untracked() {
+            self.worker.with_value(|w| {
+                if let Some(w) = w {
+                    w.send(&ToWorker::Cancel { job });
+                }
+            });
+        }
+    }
+
+    fn ensure_worker(&self) -> bool {
+        if self.worker.with_value(Option::is_some) {
+            return true;
+        }
+        let state = *self;
+        match ModelWorker::spawn(move |ev| state.on_worker(ev)) {
+            Ok(w) => {
+                self.worker.set_value(Some(w));
+                true
+            }
+            Err(e) => {
+                self.fail(e);
+                false
+            }
+        }
+    }
+
+    fn fail(&self, message: String) {
+        error!("{message}");
+        self.active_job.set(None);
+        self.error.set(Some(message));
+        self.map_state.set(MapState::Error);
+    }
+
+    fn on_worker(&self, ev: WorkerEvent) {
+        let msg = match ev {
+            WorkerEvent::Message(msg) => msg,
+            WorkerEvent::Crashed(message) => {
+                // Start a fresh worker on the next try.
+                self.worker.set_value(None);
+                self.fail(format!("The mapping stopped unexpectedly: {message}"));
+                return;
+            }
+        };
+        let active = self.active_job.get_untracked();
+        let is_active = |job: JobId| active == Some(job);
+        match msg {
+            FromWorker::Started => {}
+            FromWorker::ModelProgress {
+                loaded,
+                total,
+                source,
+            } if active.is_some() => {
+                self.map_state.set(MapState::LoadingModel);
+                self.progress.set(Progress::Model {
+                    loaded,
+                    total,
+                    source,
+                });
+            }
+            FromWorker::ModelVerifying if active.is_some() => {
+                self.progress.set(Progress::Preparing);
+            }
+            FromWorker::ModelReady {
+                labels,
+                attack_version,
+                load_ms,
+                ..
+            } => {
+                leptos::logging::log!(
+                    "ttpmap: model ready ({labels} labels, ATT&CK {attack_version}) in {load_ms:.0} ms"
+                );
+            }
+            FromWorker::ModelFailed { message } if active.is_some() => self.fail(message),
+            FromWorker::MapProgress { job, done, total } if is_active(job) => {
+                self.map_state.set(MapState::Mapping);
+                self.progress.set(Progress::Sentences { done, total });
+            }
+            FromWorker::Partial { job, mapping } if is_active(job) => {
+                self.show_mapping(mapping);
+            }
+            FromWorker::Done { job, mapping, ms } if is_active(job) => {
+                let sentences = mapping.sentences;
+                leptos::logging::log!("ttpmap: mapped {sentences} sentences in {ms:.0} ms");
+                self.show_mapping(mapping);
+                self.active_job.set(None);
+                self.progress.set(Progress::Done { sentences, ms });
+                self.map_state.set(MapState::Done);
+                self.persist();
+            }
+            FromWorker::Cancelled { job } if is_active(job) => {
+                self.active_job.set(None);
+                let (done, total) = match self.progress.get_untracked() {
+                    Progress::Sentences { done, total } => (done, total),
+                    _ => (0, 0),
+                };
+                self.progress.set(Progress::Cancelled { done, total });
+                self.map_state.set(MapState::Idle);
+            }
+            FromWorker::Failed { job, message } if is_active(job) => self.fail(message),
+            // Answers of a job that was cancelled or replaced.
+            _ => {}
+        }
+    }
+
+    /// Shows a (partial or final) mapping of the report being mapped.
+    fn show_mapping(&self, mapping: ReportMapping) {
+        let first = self.session.with_untracked(Option::is_none);
+        if first {
+            self.threshold.set(mapping.threshold);
+            let text = self.report.get_untracked();
+            let title = report_title(&text, self.file_name.get_untracked().as_deref());
+            self.session.set(Some(Session {
+                title,
+                source: Source::Mapped { text: Some(text) },
+                mapping,
+                decisions: Decisions::default(),
+                threshold: self.threshold.get_untracked(),
+                view: self.view.get_untracked(),
+            }));
+        } else {
+            self.session.update(|s| {
+                if let Some(s) = s {
+                    s.mapping = mapping;
+                }
+            });
+        }
+    }
+
+    /// Forgets the text, the mapping and the decisions (here and in localStorage).
+    pub fn clear(&self) {
+        if self.busy() {
+            self.cancel();
+        }
+        self.active_job.set(None);
+        storage::save_report("");
+        storage::clear_session();
+        self.report.set(String::new());
+        self.file_name.set(None);
+        self.session.set(None);
+        self.selected.set(None);
+        self.error.set(None);
+        self.notice.set(None);
+        self.progress.set(Progress::None);
+        self.map_state.set(MapState::Idle);
+    }
+
+    /// Applies a decision about one technique and saves it.
+    pub fn decide(&self, change: impl FnOnce(&mut Decisions)) {
+        self.session.update(|s| {
+            if let Some(s) = s {
+                change(&mut s.decisions);
+            }
+        });
+        self.persist();
+    }
+
+    /// Opens a Navigator layer file to view it as the heatmap.
+    pub fn open_layer(&self, json: &str) {
+        let Some(m) = self.matrix.get_untracked().ready() else {
+            self.notice.set(Some(
+                "The matrix is not loaded yet: try again in a moment.".into(),
+            ));
+            return;
+        };
+        match import_layer(json, &m.matrix) {
+            Ok(layer) => {
+                if self.busy() {
+                    self.cancel();
+                    self.active_job.set(None);
+                }
+                self.selected.set(None);
+                self.error.set(None);
+                self.threshold.set(layer.mapping.threshold);
+                self.session.set(Some(Session {
+                    title: layer.name,
+                    source: Source::Imported {
+                        comments: layer.comments,
+                    },
+                    mapping: layer.mapping,
+                    decisions: Decisions::default(),
+                    threshold: 0.0,
+                    view: self.view.get_untracked(),
+                }));
+                self.notice
+                    .set((!layer.notes.is_empty()).then(|| layer.notes.join(" ")));
+                self.progress.set(Progress::None);
+                self.map_state.set(MapState::Done);
+                self.persist();
+            }
+            Err(e) => self.notice.set(Some(format!(
+                "This file could not be opened as a layer: {e}"
+            ))),
+        }
+    }
+
+    /// The report title and the text the evidence offsets point into.
+    fn title_and_text(&self) -> Option<(String, String)> {
+        self.session.with_untracked(|s| {
+            s.as_ref().map(|s| {
+                let text = match &s.source {
+                    Source::Mapped { text } => text.clone().unwrap_or_default(),
+                    Source::Imported { .. } => String::new(),
+                };
+                (s.title.clone(), text)
+            })
+        })
+    }
+
+    /// Downloads the shown mapping as a Navigator layer.
+    pub fn export_layer(&self) {
+        let (Some(m), Some(mapping), Some((title, text))) = (
+            self.matrix.get_untracked().ready(),
+            self.effective.get_untracked(),
+            self.title_and_text(),
+        ) else {
+            return;
+        };
+        let opts = LayerOptions {
+            name: title.clone(),
+            threshold: self.threshold.get_untracked(),
+            top_evidence: LAYER_TOP_EVIDENCE,
+        };
+        match report_layer(&m.matrix, &mapping, &text, &opts) {
+            Ok(layer) => download(
+                &format!("{}.layer.json", file_stem(&title)),
+                "application/json",
+                &layer.to_json_pretty(),
+            ),
+            Err(e) => self
+                .notice
+                .set(Some(format!("The layer could not be made: {e}"))),
+        }
+    }
+
+    /// Downloads the heatmap as an SVG image.
+    pub fn export_svg(&self) {
+        let (Some(m), Some(mapping), Some((title, _))) = (
+            self.matrix.get_untracked().ready(),
+            self.effective.get_untracked(),
+            self.title_and_text(),
+        ) else {
+            return;
+        };
+        let threshold = self.threshold.get_untracked();
+        let detected = self.index.get_untracked().detected;
+        let opts = SvgOptions {
+            subtitle: format!(
+                "{} · {} technique{} detected at threshold {:.0}",
+                m.title,
+                detected,
+                if detected == 1 { "" } else { "s" },
+                threshold * 100.0
+            ),
+            title: title.clone(),
+            view: self.view.get_untracked(),
+            threshold,
+        };
+        let svg = heatmap_svg(&m.columns, &mapping, &opts);
+        download(&format!("{}.svg", file_stem(&title)), "image/svg+xml", &svg);
+    }
+}
+
+/// A file name for a report title: letters, digits and dashes, at most 60 characters.
+pub fn file_stem(title: &str) -> String {
+    let mut stem = String::new();
+    for c in title.chars() {
+        if c.is_alphanumeric() {
+            stem.extend(c.to_lowercase());
+        } else if !stem.ends_with('-') && !stem.is_empty() {
+            stem.push('-');
+        }
+        if stem.chars().count() >= 60 {
+            break;
+        }
+    }
+    let stem = stem.trim_end_matches('-');
+    if stem.is_empty() {
+        "ttpmap".into()
+    } else {
+        format!("ttpmap-{stem}")
+    }
 }
 
 #[component]
 pub fn App() -> impl IntoView {
-    let report = RwSignal::new(storage::load_report());
-    let map_state = RwSignal::new(MapState::Idle);
-    let notice = RwSignal::new(None::<String>);
+    let state = AppState::new();
+    provide_context(state);
 
     // A plain signal filled by a spawned task rather than a Resource + Suspense: the
     // heatmap must expose every stage (loading, ready, failed) as attributes that tests
     // and users can see, not a fallback that replaces the whole section.
-    let matrix = RwSignal::new(MatrixLoad::Loading);
     spawn_local(async move {
         let loaded = match load_matrix(MATRIX_URL).await {
             Ok(m) => MatrixLoad::Ready(Arc::new(m)),
@@ -60,17 +590,10 @@ pub fn App() -> impl IntoView {
                 MatrixLoad::Failed(e)
             }
         };
-        matrix.set(loaded);
+        state.matrix.set(loaded);
     });
 
-    // Classification is not wired in yet: say so instead of pretending.
-    let on_map = Callback::new(move |()| {
-        notice.set(Some(
-            "Mapping is not available in this build yet: the model is not bundled.".into(),
-        ));
-    });
-
-    let subtitle = move || match matrix.get() {
+    let subtitle = move || match state.matrix.get() {
         MatrixLoad::Ready(m) => m.title.clone(),
         _ => String::new(),
     };
@@ -83,12 +606,30 @@ pub fn App() -> impl IntoView {
             </div>
             <span class="matrix-version" data-testid="matrix-version">{subtitle}</span>
         </header>
-        <main class="layout">
-            <ReportPanel report=report on_map=on_map notice=notice />
-            <Heatmap matrix=matrix map_state=map_state />
+        <main class="layout" class:drawer-open=move || state.selected.with(Option::is_some)>
+            <ReportPanel />
+            <Toolbar />
+            <Heatmap />
         </main>
+        <EvidencePanel />
         <footer class="app-footer">
             "ATT&CK® is a registered trademark of The MITRE Corporation. Matrix data © The MITRE Corporation, used under the ATT&CK Terms of Use."
         </footer>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_stem;
+
+    #[test]
+    fn file_stems_are_safe_and_short() {
+        assert_eq!(
+            file_stem("APT29: Cozy Bear / 2024"),
+            "ttpmap-apt29-cozy-bear-2024"
+        );
+        assert_eq!(file_stem("../../etc"), "ttpmap-etc");
+        assert_eq!(file_stem("   "), "ttpmap");
+        assert!(file_stem(&"x".repeat(500)).len() <= 7 + 60);
     }
 }

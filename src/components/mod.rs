@@ -1,5 +1,7 @@
-//! The UI components. Each is small and reads shared state passed in as signals.
+//! The UI components. Each is small and reads the shared [`app::AppState`] from context.
 
 pub mod app;
+pub mod evidence;
 pub mod heatmap;
 pub mod report;
+pub mod toolbar;

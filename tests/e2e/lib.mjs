@@ -62,7 +62,10 @@ async function isFile(p) {
 
 /**
  * Serves `root` at http://127.0.0.1:<random port><BASE>; paths in `hidden` answer 404.
- * Returns { origin, url, served: string[] (paths that were answered from FALLBACKS), close() }.
+ * Returns { origin, url, served: string[] (paths that were answered from FALLBACKS),
+ * hits: Map<path, count> (every path requested), corrupt: Set<path> (add a path to serve
+ * it with some bytes flipped, as a broken download would), hidden: Set<path> (paths that
+ * answer 404, changeable while serving), close() }.
  */
 export async function startServer({ root = DIST, base = BASE, fallbacks = FALLBACKS, hidden = [] } = {}) {
   if (!existsSync(path.join(root, "index.html"))) {
@@ -70,6 +73,9 @@ export async function startServer({ root = DIST, base = BASE, fallbacks = FALLBA
   }
   const rootAbs = path.resolve(root);
   const servedFallbacks = [];
+  const hits = new Map();
+  const corrupt = new Set();
+  const hiddenNow = new Set(hidden);
   const server = http.createServer(async (req, res) => {
     const send = (status, body, type = "text/plain; charset=utf-8") => {
       res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
@@ -81,15 +87,17 @@ export async function startServer({ root = DIST, base = BASE, fallbacks = FALLBA
       if (!pathname.startsWith(base)) return send(404, `not under ${base}: ${pathname}`);
       let rel = decodeURIComponent(pathname.slice(base.length));
       if (rel === "" || rel.endsWith("/")) rel += "index.html";
+      hits.set(rel, (hits.get(rel) ?? 0) + 1);
       let file = path.resolve(rootAbs, rel);
       if (file !== rootAbs && !file.startsWith(rootAbs + path.sep)) return send(403, "forbidden");
-      if (hidden.includes(rel) || !(await isFile(file))) {
-        const fallback = hidden.includes(rel) ? undefined : fallbacks[rel];
+      if (hiddenNow.has(rel) || !(await isFile(file))) {
+        const fallback = hiddenNow.has(rel) ? undefined : fallbacks[rel];
         if (!fallback) return send(404, `not found: ${rel}`);
         file = fallback;
         servedFallbacks.push(rel);
       }
-      const body = await readFile(file);
+      let body = await readFile(file);
+      if (corrupt.has(rel)) body = flipBytes(body);
       const type = MIME[path.extname(file).toLowerCase()] ?? "application/octet-stream";
       res.writeHead(200, { "content-type": type, "content-length": body.length, "cache-control": "no-store" });
       res.end(req.method === "HEAD" ? undefined : body);
@@ -104,8 +112,18 @@ export async function startServer({ root = DIST, base = BASE, fallbacks = FALLBA
     origin,
     url: origin + base,
     served: servedFallbacks,
+    hits,
+    corrupt,
+    hidden: hiddenNow,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
+}
+
+/** A copy of `body` with one byte in every 4 KiB inverted (same length, wrong sha256). */
+export function flipBytes(body) {
+  const out = Buffer.from(body);
+  for (let i = 0; i < out.length; i += 4096) out[i] ^= 0xff;
+  return out;
 }
 
 /** Chromium flags: headless, and quiet on the (closed) network. */
@@ -178,3 +196,37 @@ export async function gotoApp({ page, log }, url, { timeout = 20_000 } = {}) {
 export function foreignRequests(log, origin) {
   return log.requests.filter((u) => !u.startsWith("data:") && new URL(u).origin !== origin);
 }
+
+/**
+ * Waits until the heatmap's data-state is one of `states` (a string or an array).
+ * On a timeout the error names the state it was in and the page's errors.
+ */
+export async function waitForState({ page, log }, states, { timeout = 120_000 } = {}) {
+  const wanted = [].concat(states);
+  try {
+    await page.waitForFunction(
+      (wanted) => wanted.includes(document.querySelector('[data-testid="heatmap"]')?.dataset.state),
+      wanted,
+      { timeout, polling: 100 },
+    );
+  } catch (e) {
+    const state = await page.getByTestId("heatmap").getAttribute("data-state").catch(() => "?");
+    const status = await page.getByTestId("progress").innerText().catch(() => "");
+    const error = await page.getByTestId("map-error").innerText().catch(() => "");
+    const errors = [...log.consoleErrors, ...log.pageErrors].join(" | ");
+    throw new Error(`heatmap never reached ${wanted.join("|")} (state ${state}; ${status} ${error} ${errors})`);
+  }
+}
+
+/** A short report: a few paragraphs describing well-known techniques. */
+export const SHORT_REPORT = [
+  "Operation Winter Lantern: intrusion into a regional utility",
+  "",
+  "The actor gained initial access by sending spearphishing emails with malicious Microsoft Word attachments to employees of the finance department. When a victim opened the document and enabled macros, the embedded VBA code ran a PowerShell command that downloaded the second-stage loader from a compromised WordPress site.",
+  "",
+  "For persistence, the loader created a scheduled task named \"OneDriveUpdate\" with schtasks.exe that ran the implant every hour with SYSTEM privileges.",
+  "",
+  "The operators then dumped credentials from LSASS memory with Mimikatz and a renamed copy of procdump, and used the stolen domain administrator password to move laterally over RDP to the file servers.",
+  "",
+  "Finally, they compressed the collected documents into password-protected RAR archives and exfiltrated them over the existing HTTPS command and control channel.",
+].join("\n");

@@ -1,0 +1,132 @@
+//! The messages between the page and the inference worker, sent as JSON strings.
+//!
+//! The worker owns the model (candle and the tokenizer never load on the page's thread).
+//! The page asks it to load the model and to map texts; the worker answers with progress,
+//! partial [`ReportMapping`]s as chunks of sentences finish, and a final one. Every
+//! mapping message carries the job id it belongs to, so the page ignores the answers of a
+//! job it has cancelled or replaced.
+
+use serde::{Deserialize, Serialize};
+use ttpmap_mapper::ReportMapping;
+
+/// Identifies one mapping request; the page increments it for every Map press.
+pub type JobId = u64;
+
+/// From the page to the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ToWorker {
+    /// Load the model (download or cache, verify) unless it is loaded already.
+    LoadModel,
+    /// Map `text`; loads the model first when needed. Replaces any running job.
+    Map { job: JobId, text: String },
+    /// Stop `job` after the chunk of sentences it is scoring.
+    Cancel { job: JobId },
+}
+
+/// Where a model file's bytes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelSource {
+    /// Downloaded from the site.
+    Network,
+    /// Read from this browser's cache (no network).
+    Cache,
+}
+
+/// From the worker to the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FromWorker {
+    /// The worker started and listens.
+    Started,
+    /// Model bytes read so far, of `total` (all files together).
+    ModelProgress {
+        loaded: u64,
+        total: u64,
+        source: ModelSource,
+    },
+    /// The model files are in and verified; the weights are being prepared.
+    ModelVerifying,
+    /// The model is ready. `threshold` is its calibrated default (0..1).
+    ModelReady {
+        threshold: f32,
+        labels: usize,
+        attack_version: String,
+        load_ms: f64,
+    },
+    /// The model could not be loaded; the page offers a retry.
+    ModelFailed { message: String },
+    /// Sentences scored so far for `job`.
+    MapProgress {
+        job: JobId,
+        done: usize,
+        total: usize,
+    },
+    /// The mapping so far (streamed while a job runs, at most every few hundred ms).
+    Partial { job: JobId, mapping: ReportMapping },
+    /// The job finished; `mapping` is final. `ms` is the time spent mapping (model load excluded).
+    Done {
+        job: JobId,
+        mapping: ReportMapping,
+        ms: f64,
+    },
+    /// The job stopped on request.
+    Cancelled { job: JobId },
+    /// The job failed.
+    Failed { job: JobId, message: String },
+}
+
+impl ToWorker {
+    pub fn to_json(&self) -> String {
+        // Plain strings and numbers: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_json(s: &str) -> Result<Self, String> {
+        serde_json::from_str(s).map_err(|e| format!("bad message to the worker: {e}"))
+    }
+}
+
+impl FromWorker {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_json(s: &str) -> Result<Self, String> {
+        serde_json::from_str(s).map_err(|e| format!("bad message from the worker: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_as_tagged_json() {
+        let m = ToWorker::Map {
+            job: 3,
+            text: "a <b> \"c\"".into(),
+        };
+        let json = m.to_json();
+        assert!(json.contains(r#""type":"map""#), "{json}");
+        assert_eq!(ToWorker::from_json(&json).unwrap(), m);
+
+        let r = FromWorker::Done {
+            job: 3,
+            mapping: ReportMapping {
+                threshold: 0.5,
+                sentences: 1,
+                techniques: vec![],
+            },
+            ms: 1.5,
+        };
+        assert_eq!(FromWorker::from_json(&r.to_json()).unwrap(), r);
+    }
+
+    #[test]
+    fn unknown_messages_are_errors_not_panics() {
+        assert!(ToWorker::from_json(r#"{"type":"launch"}"#).is_err());
+        assert!(FromWorker::from_json("not json").is_err());
+    }
+}
