@@ -15,6 +15,7 @@ fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ttpmap-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, bytes).unwrap();
     p
 }
@@ -108,4 +109,33 @@ fn html_is_stripped_before_mapping() {
             assert!(!e["text"].as_str().unwrap().contains('<'));
         }
     }
+}
+
+#[test]
+fn eval_scores_tram_format_reports() {
+    // A one-report folder in TRAM's .mjson format: one annotated sentence, one technique.
+    let text = "The malware creates a scheduled task to run at logon.";
+    let report = serde_json::json!({
+        "signal": text,
+        "metadata": {},
+        "version": 1,
+        "asets": [{ "type": "Scheduled Task (T1053.005)", "hasSpan": true, "annots": [[0, text.chars().count()]] }]
+    });
+    let f = tmp("eval/one.mjson", b"");
+    std::fs::write(&f, report.to_string()).unwrap();
+    let dir = f.parent().unwrap();
+    let out = ttpmap(&["eval", "--all", "--json", s(dir)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reports"], 1);
+    assert_eq!(v["exact"]["counts"]["tp"], 1, "{v}");
+    assert_eq!(v["exact"]["counts"]["fn_"], 0, "{v}");
+}
+
+#[test]
+fn eval_of_a_folder_without_reports_is_a_clear_error() {
+    let f = tmp("eval-empty/readme.txt", b"nothing here");
+    let out = ttpmap(&["eval", s(f.parent().unwrap())]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no reports"), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -109,6 +109,37 @@ pub fn sentences(text: &str) -> Vec<Sentence> {
     out
 }
 
+/// Whether a sentence holds any word that could describe behaviour, i.e. is not made only
+/// of indicators: hashes (16+ hex digits), URLs, IP addresses, numbers, dates, times,
+/// versions and punctuation (defanged forms included). Indicator tables and hash lists
+/// are skipped by the encoder (see `Classifier::windows`): no TRAM annotation falls on
+/// such a sentence (checked over all 121 reports), and on the held-out reports skipping
+/// them leaves the evaluation unchanged (docs/benchmarks.md). Command lines, registry
+/// paths, file and function names all contain words and are kept.
+pub fn has_words(sentence: &str) -> bool {
+    sentence.split_whitespace().any(|tok| !is_indicator_token(tok))
+}
+
+fn is_indicator_token(tok: &str) -> bool {
+    let t = tok.trim_matches(|c: char| {
+        matches!(c, ',' | ';' | '(' | ')' | '[' | ']' | '"' | '\'' | '|' | '<' | '>' | '{' | '}')
+    });
+    if !t.chars().any(char::is_alphanumeric) {
+        return true;
+    }
+    let lower = t.to_ascii_lowercase();
+    if ["http://", "https://", "hxxp://", "hxxps://"].iter().any(|p| lower.starts_with(p)) {
+        return true;
+    }
+    if t.len() >= 16 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return true;
+    }
+    let plain = t.replace("[.]", ".").replace("[:]", ":");
+    plain
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b':' | b'/' | b'-' | b','))
+}
+
 /// The `char` offset of byte offset `byte` in `text`; `None` when `byte` is past the end
 /// or not on a char boundary. Linear in `byte`.
 pub fn byte_to_char(text: &str, byte: usize) -> Option<usize> {

@@ -653,3 +653,34 @@ fn ta410_passage_with_paths_and_captions() {
     let (text, expected) = fixture("ta410");
     assert_eq!(seg(&text), expected);
 }
+
+#[test]
+fn indicator_only_sentences_have_no_words() {
+    use ttpmap_mapper::segment::has_words;
+    for s in [
+        "44d88612fea8a8f36de82e1278abb02f",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 ,",
+        "hxxps://evil[.]example[.]com/a/b.php 185.220.101[.]4:443",
+        "2023-06-01 14:22:01 | 10.0.0.0/8 | 1.2.3",
+        "-- * --",
+        "",
+    ] {
+        assert!(!has_words(s), "{s:?}");
+    }
+}
+
+#[test]
+fn commands_paths_and_prose_have_words() {
+    use ttpmap_mapper::segment::has_words;
+    for s in [
+        "C:\\Windows\\System32\\rundll32.exe",
+        "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\DisableAntiSpyware",
+        "func_GetUserName()",
+        "T1071",
+        "Keylogging",
+        "The actor ran 44d88612fea8a8f36de82e1278abb02f from 10.0.0.5.",
+        "evil.example.com",
+    ] {
+        assert!(has_words(s), "{s:?}");
+    }
+}

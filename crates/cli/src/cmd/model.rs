@@ -12,7 +12,7 @@ pub const DEFAULT_MODEL_DIR: &str = "public/model";
 #[derive(Debug, Clone, clap::Args)]
 pub struct ModelArgs {
     /// Folder holding manifest.json, model.gguf and tokenizer.json.
-    #[arg(long = "model", value_name = "DIR", default_value = DEFAULT_MODEL_DIR)]
+    #[arg(long = "model", id = "model", value_name = "DIR", default_value = DEFAULT_MODEL_DIR)]
     pub dir: PathBuf,
 }
 
