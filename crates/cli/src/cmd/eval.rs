@@ -1,15 +1,23 @@
 //! `ttpmap eval DIR`: score the model on TRAM's annotated reports (.mjson) at the report
 //! level: micro precision, recall and F1 for exact IDs and parent techniques, F1 per report
 //! averaged, and a per-tactic breakdown.
+//!
+//! `--similarity FILE` scores the similarity mapping instead (technique vectors of the
+//! Enterprise bundle, built by `ttpmap vectors`), as if Enterprise were a matrix the
+//! classifier never saw; `--calibrate` fits its score map and threshold on the
+//! calibration reports (never the validation ones).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
+use ttpmap_mapper::similarity::{map_report_similarity, Pooling, ScoreMap, SimilarityConfig, SimilarityMapper};
 use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig};
-use ttpmap_train::data::read_tram_dir;
-use ttpmap_train::metrics::{evaluate, Evaluation};
+use ttpmap_train::data::{read_tram_dir, Report};
+use ttpmap_train::metrics::{best_threshold, evaluate, Evaluation};
+
+use crate::engine::read_vectors;
 
 use super::model::{self, ModelArgs};
 use crate::matrix_source::{Builtin, MatrixSource, DEFAULT_MATRICES_DIR};
@@ -33,6 +41,34 @@ pub struct Args {
     model: ModelArgs,
     #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
     matrices: PathBuf,
+    /// Evaluate the similarity mapping with these Enterprise technique vectors (from
+    /// `ttpmap vectors ../shared/data/attack/enterprise-attack-18.1.json --out DIR`).
+    #[arg(long, value_name = "FILE")]
+    similarity: Option<PathBuf>,
+    /// With --similarity: how prototype cosines are pooled.
+    #[arg(long, value_enum, default_value_t = PoolingArg::Max)]
+    pooling: PoolingArg,
+    /// With --similarity: fit the score map and the threshold on the calibration reports
+    /// (and evaluate there) instead of evaluating on the validation reports.
+    #[arg(long, requires = "similarity")]
+    calibrate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PoolingArg {
+    Max,
+    Mean,
+    Centroid,
+}
+
+impl From<PoolingArg> for Pooling {
+    fn from(p: PoolingArg) -> Self {
+        match p {
+            PoolingArg::Max => Pooling::Max,
+            PoolingArg::Mean => Pooling::Mean,
+            PoolingArg::Centroid => Pooling::Centroid,
+        }
+    }
 }
 
 fn names(v: &serde_json::Value, part: &str) -> BTreeSet<String> {
@@ -47,18 +83,37 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let seen: BTreeSet<String> = names(&manifest, "train").union(&names(&manifest, "calibration")).cloned().collect();
     let reports = read_tram_dir(&args.dir, &matrix, &remap)?;
     let total = reports.len();
-    let reports: Vec<_> = reports.into_iter().filter(|r| args.all || !seen.contains(&r.name)).collect();
+    let calibration = names(&manifest, "calibration");
+    let reports: Vec<_> = if args.calibrate {
+        reports.into_iter().filter(|r| calibration.contains(&r.name)).collect()
+    } else {
+        reports.into_iter().filter(|r| args.all || !seen.contains(&r.name)).collect()
+    };
     if total > reports.len() {
         eprintln!("skipping {} reports the model was trained or calibrated on (--all to include them)", total - reports.len());
     }
     if reports.is_empty() {
         bail!("no reports to evaluate in {}", args.dir.display());
     }
-    let threshold = args.threshold.unwrap_or(classifier.manifest.threshold);
+    let vectors = match &args.similarity {
+        Some(path) => Some(read_vectors(path, &classifier, &matrix)?),
+        None => None,
+    };
+    let mut config = SimilarityConfig { pooling: args.pooling.into(), use_links: false, ..SimilarityConfig::default() };
+    if let (Some(v), true) = (&vectors, args.calibrate) {
+        config = calibrate(&SimilarityMapper::new(&classifier, v, &matrix, config), &reports)?;
+    }
+    let threshold = args.threshold.unwrap_or(if vectors.is_some() { config.threshold } else { classifier.manifest.threshold });
     let mut pairs = Vec::new();
     for (i, r) in reports.iter().enumerate() {
         eprint!("\rmapping report {}/{}", i + 1, reports.len());
-        let m = map_report(&classifier, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?;
+        let m = match &vectors {
+            None => map_report(&classifier, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?,
+            Some(v) => {
+                let mapper = SimilarityMapper::new(&classifier, v, &matrix, config);
+                map_report_similarity(&mapper, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?
+            }
+        };
         pairs.push((r.gold.clone(), m.detected_ids(threshold).into_iter().collect()));
     }
     eprintln!();
@@ -69,6 +124,88 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         print_table(&e);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fits the similarity score map on the calibration reports' sentences (class-balanced
+/// logistic regression of "annotated with this technique" on the pooled cosine), then the
+/// threshold that maximises report-level micro-F1 on the same reports.
+fn calibrate(mapper: &SimilarityMapper, reports: &[Report]) -> Result<SimilarityConfig> {
+    let labels: Vec<String> = mapper.labels().iter().map(|l| l.id.clone()).collect();
+    let index: BTreeMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let mut cosines: Vec<Vec<Vec<f32>>> = Vec::new();
+    let (mut pos, mut neg): (Vec<f32>, Vec<f32>) = (Vec::new(), Vec::new());
+    for (i, r) in reports.iter().enumerate() {
+        eprint!("\rcalibration: report {}/{}", i + 1, reports.len());
+        let texts: Vec<&str> = r.sentences.iter().map(|&(a, b)| &r.text[a..b]).collect();
+        let raw = mapper.raw_scores(&texts, BatchConfig::default())?;
+        for (s, gold) in raw.iter().zip(&r.sentence_gold) {
+            let gold: Vec<usize> = gold.iter().filter_map(|g| index.get(g.as_str()).copied()).collect();
+            for (k, &c) in s.cosine.iter().enumerate() {
+                if gold.contains(&k) { pos.push(c) } else { neg.push(c) }
+            }
+        }
+        cosines.push(raw.into_iter().map(|s| s.cosine).collect());
+    }
+    eprintln!();
+    let map = fit_logistic(&pos, &neg);
+    let stats = |v: &[f32]| {
+        let m = v.iter().sum::<f32>() / v.len().max(1) as f32;
+        (m, (v.iter().map(|x| (x - m) * (x - m)).sum::<f32>() / v.len().max(1) as f32).sqrt())
+    };
+    let (pm, ps) = stats(&pos);
+    let (nm, ns) = stats(&neg);
+    eprintln!("cosines: {} annotated pairs mean {pm:.3} sd {ps:.3}; {} others mean {nm:.3} sd {ns:.3}", pos.len(), neg.len());
+    let scores: Vec<Vec<f32>> = cosines
+        .iter()
+        .map(|sentences| {
+            let mut best = vec![0f32; labels.len()];
+            for s in sentences {
+                for (b, &c) in best.iter_mut().zip(s) {
+                    *b = b.max(map.apply(c));
+                }
+            }
+            best
+        })
+        .collect();
+    let gold: Vec<BTreeSet<String>> = reports.iter().map(|r| r.gold.clone()).collect();
+    let (threshold, f1) = best_threshold(&scores, &gold, &labels);
+    println!("calibrated: center {:.4}, scale {:.4}, threshold {threshold:.2} (calibration micro-F1 {f1:.3})", map.center, map.scale);
+    Ok(SimilarityConfig { map, threshold, ..*mapper.config() })
+}
+
+/// One-feature logistic regression, positives and negatives weighted equally in total,
+/// by Newton's method; returned as a [`ScoreMap`].
+fn fit_logistic(pos: &[f32], neg: &[f32]) -> ScoreMap {
+    let (wp, wn) = (0.5 / pos.len().max(1) as f64, 0.5 / neg.len().max(1) as f64);
+    let (mut a, mut b) = (10.0f64, -5.0f64); // p = sigmoid(a * x + b)
+    for _ in 0..50 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (xs, y, w) in [(pos, 1.0, wp), (neg, 0.0, wn)] {
+            for &x in xs {
+                let x = x as f64;
+                let p = 1.0 / (1.0 + (-(a * x + b)).exp());
+                let r = w * (p - y);
+                let h = w * p * (1.0 - p);
+                ga += r * x;
+                gb += r;
+                haa += h * x * x;
+                hab += h * x;
+                hbb += h;
+            }
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-18 {
+            break;
+        }
+        let da = (hbb * ga - hab * gb) / det;
+        let db = (haa * gb - hab * ga) / det;
+        a -= da;
+        b -= db;
+        if da.abs() + db.abs() < 1e-9 {
+            break;
+        }
+    }
+    ScoreMap { center: (-b / a) as f32, scale: (1.0 / a) as f32 }
 }
 
 fn print_table(e: &Evaluation) {
