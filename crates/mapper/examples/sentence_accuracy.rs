@@ -36,7 +36,7 @@ fn main() {
                 }
                 let config = SimilarityConfig { pooling, use_links: links, ..SimilarityConfig::default() };
                 let mapper = SimilarityMapper::new(&classifier, &vectors, &matrix, config);
-                let scores = mapper.sentence_scores(&texts, BatchConfig::default()).unwrap();
+                let scores = mapper.ranked_scores(&texts, BatchConfig::default()).unwrap();
                 let (mut top1, mut top3) = (0, 0);
                 for (s, sc) in mine.iter().zip(&scores) {
                     let expected: Vec<&str> = s["expected"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();

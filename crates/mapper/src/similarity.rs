@@ -79,15 +79,27 @@ pub struct SimilarityConfig {
     pub threshold: f32,
     /// Use the classifier's probabilities of linked Enterprise techniques (TMFK).
     pub use_links: bool,
+    /// A sentence supports at most this many techniques (its best-scored ones; 0: all).
+    /// Similarity has no "describes no technique" outcome, so without this every sentence
+    /// lends weak support to many techniques and report-level false positives pile up.
+    pub per_sentence: usize,
 }
 
 impl Default for SimilarityConfig {
     /// Calibrated on the 12 Enterprise TRAM calibration reports in similarity-only mode
-    /// (`ttpmap eval --similarity FILE --calibrate`; docs/benchmarks.md): the score map is a
-    /// class-balanced logistic fit of "this sentence is annotated with this technique" on
-    /// the pooled cosine, and the threshold maximises report-level micro-F1 there.
+    /// (`ttpmap eval --similarity FILE --calibrate`; docs/benchmarks.md): pooling and
+    /// per-sentence limit are the pair with the best report-level micro-F1 there, the score
+    /// map is centred on the cosine threshold that achieved it (so the default threshold
+    /// is 0.5), and its slope is a class-balanced logistic fit of "this sentence is
+    /// annotated with this technique" on the cosine. No validation report was used.
     fn default() -> Self {
-        Self { pooling: Pooling::Max, map: ScoreMap { center: 0.5, scale: 0.05 }, threshold: 0.5, use_links: true }
+        Self {
+            pooling: Pooling::Centroid,
+            map: ScoreMap { center: 0.680, scale: 0.0422 },
+            threshold: 0.5,
+            use_links: true,
+            per_sentence: 1,
+        }
     }
 }
 
@@ -420,25 +432,38 @@ impl<'a> SimilarityMapper<'a> {
 
     /// Raw cosines and linked probabilities of each sentence.
     pub fn raw_scores<S: AsRef<str>>(&self, sentences: &[S], batch: BatchConfig) -> Result<Vec<SentenceScores>, ModelError> {
+        Ok(self.raw_scores_pooled(sentences, batch, &[self.config.pooling])?.remove(0))
+    }
+
+    /// [`SimilarityMapper::raw_scores`] for several poolings from one encoder pass
+    /// (calibration compares them); the outer vector follows `poolings`.
+    pub fn raw_scores_pooled<S: AsRef<str>>(
+        &self,
+        sentences: &[S],
+        batch: BatchConfig,
+        poolings: &[Pooling],
+    ) -> Result<Vec<Vec<SentenceScores>>, ModelError> {
         let windows = self.classifier.windows(sentences)?;
         let pooled = self.classifier.pooled(&windows, batch)?;
         let probs = if self.has_links() { Some(self.classifier.head_probs(&pooled)?) } else { None };
         let n = self.vectors.techniques.len();
-        let mut out = vec![SentenceScores { cosine: vec![-1.0; n], linked: vec![0.0; n] }; sentences.len()];
+        let mut all = vec![vec![SentenceScores { cosine: vec![-1.0; n], linked: vec![0.0; n] }; sentences.len()]; poolings.len()];
         for (i, (w, v)) in windows.iter().zip(&pooled).enumerate() {
             let mut v = v.clone();
             normalise(&mut v);
-            let o = &mut out[w.sentence];
-            for (c, x) in o.cosine.iter_mut().zip(self.vectors.cosines(&v, self.config.pooling)) {
-                *c = c.max(x);
-            }
-            if let Some(p) = &probs {
-                for (l, idx) in o.linked.iter_mut().zip(&self.links) {
-                    *l = idx.iter().map(|&k| p[i][k]).fold(*l, f32::max);
+            for (out, &pooling) in all.iter_mut().zip(poolings) {
+                let o = &mut out[w.sentence];
+                for (c, x) in o.cosine.iter_mut().zip(self.vectors.cosines(&v, pooling)) {
+                    *c = c.max(x);
+                }
+                if let Some(p) = &probs {
+                    for (l, idx) in o.linked.iter_mut().zip(&self.links) {
+                        *l = idx.iter().map(|&k| p[i][k]).fold(*l, f32::max);
+                    }
                 }
             }
         }
-        Ok(out)
+        Ok(all)
     }
 
     /// The 0..1 score of one technique from its raw parts.
@@ -447,14 +472,33 @@ impl<'a> SimilarityMapper<'a> {
         1.0 - (1.0 - s) * (1.0 - linked)
     }
 
-    /// 0..1 scores per sentence and technique.
-    pub fn sentence_scores<S: AsRef<str>>(&self, sentences: &[S], batch: BatchConfig) -> Result<Vec<Vec<f32>>, ModelError> {
+    /// 0..1 scores per sentence and technique, every technique scored (for ranking).
+    pub fn ranked_scores<S: AsRef<str>>(&self, sentences: &[S], batch: BatchConfig) -> Result<Vec<Vec<f32>>, ModelError> {
         Ok(self
             .raw_scores(sentences, batch)?
             .into_iter()
             .map(|r| r.cosine.iter().zip(&r.linked).map(|(&c, &l)| self.combine(c, l)).collect())
             .collect())
     }
+
+    /// 0..1 scores per sentence and technique as the report mapping uses them: outside a
+    /// sentence's best [`SimilarityConfig::per_sentence`] techniques the score is 0.
+    pub fn sentence_scores<S: AsRef<str>>(&self, sentences: &[S], batch: BatchConfig) -> Result<Vec<Vec<f32>>, ModelError> {
+        Ok(self.ranked_scores(sentences, batch)?.into_iter().map(|s| keep_best(s, self.config.per_sentence)).collect())
+    }
+}
+
+/// Zeroes all but the `k` largest values (ties broken by position); `k == 0` keeps all.
+pub fn keep_best(mut scores: Vec<f32>, k: usize) -> Vec<f32> {
+    if k == 0 || k >= scores.len() {
+        return scores;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    for &i in &order[k..] {
+        scores[i] = 0.0;
+    }
+    scores
 }
 
 /// Maps report text onto the mapper's matrix: the similarity counterpart of
@@ -531,6 +575,12 @@ mod tests {
     fn a_truncated_file_is_refused() {
         let json = vectors().to_json().replace("\"prototypes\":1", "\"prototypes\":2");
         assert!(matches!(TechniqueVectors::from_json(&json), Err(VectorsError::Malformed(_))));
+    }
+
+    #[test]
+    fn keep_best_zeroes_the_rest() {
+        assert_eq!(keep_best(vec![0.1, 0.9, 0.5, 0.7], 2), vec![0.0, 0.9, 0.0, 0.7]);
+        assert_eq!(keep_best(vec![0.1, 0.9], 0), vec![0.1, 0.9]);
     }
 
     #[test]

@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
-use ttpmap_mapper::similarity::{map_report_similarity, Pooling, ScoreMap, SimilarityConfig, SimilarityMapper};
+use anyhow::{bail, Context, Result};
+use ttpmap_mapper::similarity::{keep_best, map_report_similarity, Pooling, ScoreMap, SimilarityConfig, SimilarityMapper};
 use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig};
 use ttpmap_train::data::{read_tram_dir, Report};
-use ttpmap_train::metrics::{best_threshold, evaluate, Evaluation};
+use ttpmap_train::metrics::{evaluate, predicted, Counts, Evaluation};
 
 use crate::engine::read_vectors;
 
@@ -26,7 +26,10 @@ use crate::matrix_source::{Builtin, MatrixSource, DEFAULT_MATRICES_DIR};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Folder of .mjson reports (e.g. ../shared/data/tram/reports).
-    dir: PathBuf,
+    // Not named `dir`: that is the id of --model's field (ModelArgs), and clap would
+    // take the two for one argument.
+    #[arg(value_name = "DIR")]
+    reports: PathBuf,
     /// Detection threshold, 0-1 (default: the model's calibrated threshold).
     #[arg(long)]
     threshold: Option<f32>,
@@ -50,7 +53,7 @@ pub struct Args {
     pooling: PoolingArg,
     /// With --similarity: fit the score map and the threshold on the calibration reports
     /// (and evaluate there) instead of evaluating on the validation reports.
-    #[arg(long, requires = "similarity")]
+    #[arg(long)]
     calibrate: bool,
 }
 
@@ -76,12 +79,15 @@ fn names(v: &serde_json::Value, part: &str) -> BTreeSet<String> {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
+    if args.calibrate && args.similarity.is_none() {
+        bail!("--calibrate calibrates the similarity mapping: give --similarity FILE too");
+    }
     let classifier = model::load(&args.model.dir)?;
     let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&args.matrices)?;
     let manifest = serde_json::to_value(&classifier.manifest)?;
     let remap: BTreeMap<String, String> = serde_json::from_value(manifest["training"]["remap"].clone()).unwrap_or_default();
     let seen: BTreeSet<String> = names(&manifest, "train").union(&names(&manifest, "calibration")).cloned().collect();
-    let reports = read_tram_dir(&args.dir, &matrix, &remap)?;
+    let reports = read_tram_dir(&args.reports, &matrix, &remap)?;
     let total = reports.len();
     let calibration = names(&manifest, "calibration");
     let reports: Vec<_> = if args.calibrate {
@@ -93,15 +99,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         eprintln!("skipping {} reports the model was trained or calibrated on (--all to include them)", total - reports.len());
     }
     if reports.is_empty() {
-        bail!("no reports to evaluate in {}", args.dir.display());
+        bail!("no reports to evaluate in {}", args.reports.display());
     }
     let vectors = match &args.similarity {
         Some(path) => Some(read_vectors(path, &classifier, &matrix)?),
         None => None,
     };
-    let mut config = SimilarityConfig { pooling: args.pooling.into(), use_links: false, ..SimilarityConfig::default() };
+    let config = SimilarityConfig { pooling: args.pooling.into(), use_links: false, ..SimilarityConfig::default() };
     if let (Some(v), true) = (&vectors, args.calibrate) {
-        config = calibrate(&SimilarityMapper::new(&classifier, v, &matrix, config), &reports)?;
+        calibrate(&SimilarityMapper::new(&classifier, v, &matrix, config), &reports)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let threshold = args.threshold.unwrap_or(if vectors.is_some() { config.threshold } else { classifier.manifest.threshold });
     let mut pairs = Vec::new();
@@ -126,51 +133,83 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Fits the similarity score map on the calibration reports' sentences (class-balanced
-/// logistic regression of "annotated with this technique" on the pooled cosine), then the
-/// threshold that maximises report-level micro-F1 on the same reports.
+/// Calibrates the similarity mapping on the calibration reports, from one encoder pass:
+/// for each pooling and each per-sentence limit, the cosine threshold that maximises
+/// report-level micro-F1; the best combination wins. The score map is centred on that
+/// cosine (so the default threshold is 0.5) and its slope is a class-balanced logistic fit
+/// of "this sentence is annotated with this technique" on the cosine.
 fn calibrate(mapper: &SimilarityMapper, reports: &[Report]) -> Result<SimilarityConfig> {
+    let poolings = [Pooling::Max, Pooling::Mean, Pooling::Centroid];
     let labels: Vec<String> = mapper.labels().iter().map(|l| l.id.clone()).collect();
     let index: BTreeMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
-    let mut cosines: Vec<Vec<Vec<f32>>> = Vec::new();
-    let (mut pos, mut neg): (Vec<f32>, Vec<f32>) = (Vec::new(), Vec::new());
+    // [pooling][report][sentence][technique]
+    let mut cosines: Vec<Vec<Vec<Vec<f32>>>> = vec![Vec::new(); poolings.len()];
+    let mut pos: Vec<Vec<f32>> = vec![Vec::new(); poolings.len()];
+    let mut neg: Vec<Vec<f32>> = vec![Vec::new(); poolings.len()];
     for (i, r) in reports.iter().enumerate() {
         eprint!("\rcalibration: report {}/{}", i + 1, reports.len());
         let texts: Vec<&str> = r.sentences.iter().map(|&(a, b)| &r.text[a..b]).collect();
-        let raw = mapper.raw_scores(&texts, BatchConfig::default())?;
-        for (s, gold) in raw.iter().zip(&r.sentence_gold) {
-            let gold: Vec<usize> = gold.iter().filter_map(|g| index.get(g.as_str()).copied()).collect();
-            for (k, &c) in s.cosine.iter().enumerate() {
-                if gold.contains(&k) { pos.push(c) } else { neg.push(c) }
+        let raw = mapper.raw_scores_pooled(&texts, BatchConfig::default(), &poolings)?;
+        for (p, raw) in raw.into_iter().enumerate() {
+            for (s, gold) in raw.iter().zip(&r.sentence_gold) {
+                let gold: Vec<usize> = gold.iter().filter_map(|g| index.get(g.as_str()).copied()).collect();
+                for (k, &c) in s.cosine.iter().enumerate() {
+                    if gold.contains(&k) { pos[p].push(c) } else { neg[p].push(c) }
+                }
             }
+            cosines[p].push(raw.into_iter().map(|s| s.cosine).collect());
         }
-        cosines.push(raw.into_iter().map(|s| s.cosine).collect());
     }
     eprintln!();
-    let map = fit_logistic(&pos, &neg);
+    let gold: Vec<BTreeSet<String>> = reports.iter().map(|r| r.gold.clone()).collect();
+    println!("{:<9} {:>12} {:>16} {:>9}", "pooling", "per sentence", "cosine threshold", "micro-F1");
+    let mut best: Option<(f64, usize, usize, f32)> = None;
+    for (p, pooling) in poolings.iter().enumerate() {
+        for k in [1, 2, 3, 5, 0] {
+            let scores: Vec<Vec<f32>> = cosines[p]
+                .iter()
+                .map(|sentences| {
+                    let mut best = vec![0f32; labels.len()];
+                    for s in sentences {
+                        for (b, c) in best.iter_mut().zip(keep_best(s.clone(), k)) {
+                            *b = b.max(c);
+                        }
+                    }
+                    best
+                })
+                .collect();
+            let (mut t_best, mut f_best) = (0.5f32, -1.0f64);
+            for step in 0..=130 {
+                let t = 0.30 + step as f32 * 0.005;
+                let mut c = Counts::default();
+                for (sc, g) in scores.iter().zip(&gold) {
+                    c.add(g, &predicted(sc, &labels, t));
+                }
+                if c.f1() > f_best {
+                    (t_best, f_best) = (t, c.f1());
+                }
+            }
+            let limit = if k == 0 { "all".to_string() } else { k.to_string() };
+            println!("{:<9} {:>12} {:>16.3} {:>9.3}", format!("{pooling:?}").to_lowercase(), limit, t_best, f_best);
+            if best.is_none_or(|b| f_best > b.0) {
+                best = Some((f_best, p, k, t_best));
+            }
+        }
+    }
+    let (f1, p, k, t) = best.context("no calibration reports")?;
+    let slope = fit_logistic(&pos[p], &neg[p]);
+    let map = ScoreMap { center: t, scale: slope.scale };
     let stats = |v: &[f32]| {
         let m = v.iter().sum::<f32>() / v.len().max(1) as f32;
         (m, (v.iter().map(|x| (x - m) * (x - m)).sum::<f32>() / v.len().max(1) as f32).sqrt())
     };
-    let (pm, ps) = stats(&pos);
-    let (nm, ns) = stats(&neg);
-    eprintln!("cosines: {} annotated pairs mean {pm:.3} sd {ps:.3}; {} others mean {nm:.3} sd {ns:.3}", pos.len(), neg.len());
-    let scores: Vec<Vec<f32>> = cosines
-        .iter()
-        .map(|sentences| {
-            let mut best = vec![0f32; labels.len()];
-            for s in sentences {
-                for (b, &c) in best.iter_mut().zip(s) {
-                    *b = b.max(map.apply(c));
-                }
-            }
-            best
-        })
-        .collect();
-    let gold: Vec<BTreeSet<String>> = reports.iter().map(|r| r.gold.clone()).collect();
-    let (threshold, f1) = best_threshold(&scores, &gold, &labels);
-    println!("calibrated: center {:.4}, scale {:.4}, threshold {threshold:.2} (calibration micro-F1 {f1:.3})", map.center, map.scale);
-    Ok(SimilarityConfig { map, threshold, ..*mapper.config() })
+    let ((pm, ps), (nm, ns)) = (stats(&pos[p]), stats(&neg[p]));
+    println!("cosines ({:?}): {} annotated sentence-technique pairs mean {pm:.3} sd {ps:.3}; {} others mean {nm:.3} sd {ns:.3}", poolings[p], pos[p].len(), neg[p].len());
+    println!(
+        "chosen: pooling {:?}, per_sentence {k}, score map center {:.3} scale {:.4}, threshold 0.50 (calibration micro-F1 {f1:.3})",
+        poolings[p], map.center, map.scale
+    );
+    Ok(SimilarityConfig { pooling: poolings[p], map, threshold: 0.5, per_sentence: k, ..*mapper.config() })
 }
 
 /// One-feature logistic regression, positives and negatives weighted equally in total,
