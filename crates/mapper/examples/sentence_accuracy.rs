@@ -34,7 +34,7 @@ fn main() {
                 if links && matrix.techniques.iter().all(|t| t.links.is_empty()) {
                     continue;
                 }
-                let config = SimilarityConfig { pooling, use_links: links, ..SimilarityConfig::default() };
+                let config = SimilarityConfig { pooling, use_links: links, ..SimilarityConfig::for_vectors(&vectors) };
                 let mapper = SimilarityMapper::new(&classifier, &vectors, &matrix, config);
                 let scores = mapper.ranked_scores(&texts, BatchConfig::default()).unwrap();
                 let (mut top1, mut top3) = (0, 0);

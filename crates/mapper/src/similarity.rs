@@ -103,6 +103,29 @@ impl Default for SimilarityConfig {
     }
 }
 
+impl SimilarityConfig {
+    /// Score map for technique vectors without procedure examples (ATRM, TMFK, most
+    /// Workbench bundles): their cosines with report sentences sit lower. Calibrated the
+    /// same way as the default, on the same Enterprise calibration reports, with Enterprise
+    /// vectors built without examples (`ttpmap vectors --no-examples`).
+    pub const NO_EXAMPLES_MAP: ScoreMap = ScoreMap { center: NO_EXAMPLES_CENTER, scale: NO_EXAMPLES_SCALE };
+
+    /// The calibrated defaults for these vectors.
+    pub fn for_vectors(v: &TechniqueVectors) -> Self {
+        let d = Self::default();
+        if v.meta.examples == 0 {
+            Self { map: Self::NO_EXAMPLES_MAP, pooling: NO_EXAMPLES_POOLING, per_sentence: NO_EXAMPLES_PER_SENTENCE, ..d }
+        } else {
+            d
+        }
+    }
+}
+
+const NO_EXAMPLES_CENTER: f32 = 0.680;
+const NO_EXAMPLES_SCALE: f32 = 0.0422;
+const NO_EXAMPLES_POOLING: Pooling = Pooling::Centroid;
+const NO_EXAMPLES_PER_SENTENCE: usize = 1;
+
 /// Why technique vectors cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum VectorsError {
@@ -126,6 +149,10 @@ pub struct VectorsMeta {
     /// sha256 of the STIX bundle the prototypes were read from; `""` when unknown.
     pub source_sha256: String,
     pub prototypes: PrototypeConfig,
+    /// Procedure-example prototypes found in the bundle (0 for ATRM and TMFK): the
+    /// calibrated score map differs with and without them.
+    #[serde(default)]
+    pub examples: usize,
     /// Free text: the command and version that built the file.
     pub built_by: String,
 }
@@ -246,8 +273,11 @@ pub fn compute_vectors(
     let none = Vec::new();
     let mut texts = Vec::new();
     let mut offsets = vec![0];
+    let mut example_count = 0;
     for t in &matrix.techniques {
-        texts.extend(prototype_texts(matrix, t, examples.get(&t.id).unwrap_or(&none), cfg));
+        let ex = examples.get(&t.id).unwrap_or(&none);
+        example_count += ex.len().min(cfg.examples);
+        texts.extend(prototype_texts(matrix, t, ex, cfg));
         offsets.push(texts.len());
     }
     let encoded = encode_texts(classifier, &texts, batch, progress)?;
@@ -257,6 +287,7 @@ pub fn compute_vectors(
         model_sha256: model_sha256(classifier),
         source_sha256: source_sha256.to_string(),
         prototypes: *cfg,
+        examples: example_count,
         built_by: String::new(),
     };
     let techniques = matrix.techniques.iter().map(|t| Label { id: t.id.clone(), name: t.name.clone() }).collect();
@@ -534,6 +565,7 @@ mod tests {
             model_sha256: "abc".into(),
             source_sha256: String::new(),
             prototypes: PrototypeConfig::default(),
+            examples: 0,
             built_by: String::new(),
         };
         let labels = vec![Label { id: "A1".into(), name: "A".into() }, Label { id: "B1".into(), name: "B".into() }];

@@ -44,7 +44,7 @@ fn top3(id: &str) -> f64 {
     let mine: Vec<&serde_json::Value> = fixture["sentences"].as_array().unwrap().iter().filter(|s| s["matrix"] == id).collect();
     let texts: Vec<&str> = mine.iter().map(|s| s["text"].as_str().unwrap()).collect();
     let (m, v) = (matrix(id), vectors(id));
-    let mapper = SimilarityMapper::new(model(), &v, &m, SimilarityConfig::default());
+    let mapper = SimilarityMapper::new(model(), &v, &m, SimilarityConfig::for_vectors(&v));
     let scores = mapper.ranked_scores(&texts, BatchConfig::default()).unwrap();
     let hits = mine
         .iter()
@@ -107,7 +107,7 @@ fn computed_vectors_report_progress_and_rank_a_technique_by_its_own_words() {
     .unwrap();
     assert_eq!(calls.last().map(|&(d, t)| d == t), Some(true), "{calls:?}");
     v.check(&model_sha256(model()), &m).unwrap();
-    let mapper = SimilarityMapper::new(model(), &v, &m, SimilarityConfig { use_links: false, ..SimilarityConfig::default() });
+    let mapper = SimilarityMapper::new(model(), &v, &m, SimilarityConfig { use_links: false, ..SimilarityConfig::for_vectors(&v) });
     let s = mapper.sentence_scores(&["The attackers deployed a CronJob that ran their miner every hour."], BatchConfig::default()).unwrap();
     let best = (0..3).max_by(|&a, &b| s[0][a].total_cmp(&s[0][b])).unwrap();
     assert_eq!(mapper.labels()[best].id, "MS-TA9014", "{:?}", s[0]);
@@ -118,7 +118,7 @@ fn linked_enterprise_detections_raise_the_tmfk_technique() {
     let (m, v) = (matrix("tmfk"), vectors("tmfk"));
     let text = ["The intruder ran commands in the running container through kubectl exec."];
     let score = |use_links| {
-        let mapper = SimilarityMapper::new(model(), &v, &m, SimilarityConfig { use_links, ..SimilarityConfig::default() });
+        let mapper = SimilarityMapper::new(model(), &v, &m, SimilarityConfig { use_links, ..SimilarityConfig::for_vectors(&v) });
         let i = mapper.labels().iter().position(|l| l.id == "MS-TA9006").unwrap();
         mapper.ranked_scores(&text, BatchConfig::default()).unwrap()[0][i]
     };
@@ -128,7 +128,7 @@ fn linked_enterprise_detections_raise_the_tmfk_technique() {
 #[test]
 fn an_atrm_report_exports_a_valid_layer_with_atrm_ids() {
     let (m, v) = (matrix("atrm"), vectors("atrm"));
-    let mapper = SimilarityMapper::new(model(), &v, &m, SimilarityConfig::default());
+    let mapper = SimilarityMapper::new(model(), &v, &m, SimilarityConfig::for_vectors(&v));
     let text = "The operators dumped every secret in the key vault. They then created a new guest account.";
     let mapping = map_report_similarity(&mapper, text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {}).unwrap();
     let top = &mapping.techniques[0];

@@ -91,7 +91,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             vectors: args.vectors.as_deref(),
         },
     )?;
-    let config = SimilarityConfig { use_links: !args.no_links, ..SimilarityConfig::default() };
+    let calibrated = target.vectors.as_ref().map(SimilarityConfig::for_vectors).unwrap_or_default();
+    let config = SimilarityConfig { use_links: !args.no_links, ..calibrated };
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }

@@ -49,8 +49,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     similarity: Option<PathBuf>,
     /// With --similarity: how prototype cosines are pooled.
-    #[arg(long, value_enum, default_value_t = PoolingArg::Max)]
-    pooling: PoolingArg,
+    /// (default: the calibrated one)
+    #[arg(long, value_enum)]
+    pooling: Option<PoolingArg>,
     /// With --similarity: fit the score map and the threshold on the calibration reports
     /// (and evaluate there) instead of evaluating on the validation reports.
     #[arg(long)]
@@ -105,7 +106,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Some(path) => Some(read_vectors(path, &classifier, &matrix)?),
         None => None,
     };
-    let config = SimilarityConfig { pooling: args.pooling.into(), use_links: false, ..SimilarityConfig::default() };
+    let calibrated = vectors.as_ref().map(SimilarityConfig::for_vectors).unwrap_or_default();
+    let pooling = args.pooling.map(Pooling::from).unwrap_or(calibrated.pooling);
+    let config = SimilarityConfig { pooling, use_links: false, ..calibrated };
     if let (Some(v), true) = (&vectors, args.calibrate) {
         calibrate(&SimilarityMapper::new(&classifier, v, &matrix, config), &reports)?;
         return Ok(ExitCode::SUCCESS);

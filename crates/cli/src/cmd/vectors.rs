@@ -28,6 +28,10 @@ pub struct Args {
     /// Folder to write <matrix id>.vectors.json to.
     #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
     out: PathBuf,
+    /// Leave procedure examples out of the prototypes (to calibrate the score map of
+    /// matrices that have none, such as ATRM and TMFK, on Enterprise).
+    #[arg(long)]
+    no_examples: bool,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -40,7 +44,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     for bundle in &bundles {
         let f = load_matrix_file_with_examples(bundle)?;
         let started = Instant::now();
-        let mut v = compute_with_progress(&classifier, &f.matrix, &f.examples, &f.sha256)?;
+        let examples = if args.no_examples { Default::default() } else { f.examples };
+        let mut v = compute_with_progress(&classifier, &f.matrix, &examples, &f.sha256)?;
         let secs = started.elapsed().as_secs_f64();
         v.meta.built_by = format!(
             "ttpmap {} (`ttpmap vectors`) from {}",
