@@ -122,9 +122,9 @@ impl SimilarityConfig {
 }
 
 const NO_EXAMPLES_CENTER: f32 = 0.680;
-const NO_EXAMPLES_SCALE: f32 = 0.0422;
+const NO_EXAMPLES_SCALE: f32 = 0.0487;
 const NO_EXAMPLES_POOLING: Pooling = Pooling::Centroid;
-const NO_EXAMPLES_PER_SENTENCE: usize = 1;
+const NO_EXAMPLES_PER_SENTENCE: usize = 2;
 
 /// Why technique vectors cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -72,7 +72,7 @@ fn kubernetes_sentences_rank_their_technique_in_the_top_3() {
 }
 
 const ATRM_TOP3_FLOOR: f64 = 0.85; // measured 0.917 (22 of 24)
-const TMFK_TOP3_FLOOR: f64 = 0.80; // measured 0.880 (22 of 25)
+const TMFK_TOP3_FLOOR: f64 = 0.84; // measured 0.920 (23 of 25)
 
 #[test]
 fn shipped_vectors_match_the_shipped_model_and_matrices() {
