@@ -18,5 +18,5 @@ pub use layer::{
     MetadataItem,
 };
 pub use matrix::{CompactError, Matrix, Provenance, Tactic, Technique};
-pub use stix::{load_bundle, load_bundle_with, LoadOptions, StixError};
+pub use stix::{load_bundle, load_bundle_with, load_bundle_with_examples, Examples, LoadOptions, StixError};
 pub use text::{clean_stix_text, first_paragraph};

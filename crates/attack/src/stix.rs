@@ -10,6 +10,12 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use crate::matrix::{Matrix, Tactic, Technique};
+use crate::text::clean_stix_text;
+
+/// Procedure examples per technique ID: the cleaned `description`s of live "uses"
+/// relationships that target the technique (sentences from real reports in Enterprise
+/// ATT&CK; none in ATRM or TMFK), in bundle order.
+pub type Examples = std::collections::BTreeMap<String, Vec<String>>;
 
 /// Choices for [`load_bundle_with`]. The default picks the first non-deprecated
 /// x-mitre-matrix and takes the matrix ID and version from the bundle.
@@ -147,6 +153,15 @@ pub fn load_bundle(json: &[u8]) -> Result<Matrix, StixError> {
 /// "strict" bundles), falling back to the first reference with an external ID. Sub-techniques
 /// are attached to parents by `subtechnique-of` relationships, or by dotted ID.
 pub fn load_bundle_with(json: &[u8], options: &LoadOptions) -> Result<Matrix, StixError> {
+    load_bundle_with_examples(json, options).map(|(m, _)| m)
+}
+
+/// Like [`load_bundle_with`], and also returns the bundle's procedure examples
+/// ([`Examples`]), which the similarity mapping uses as technique prototypes.
+pub fn load_bundle_with_examples(
+    json: &[u8],
+    options: &LoadOptions,
+) -> Result<(Matrix, Examples), StixError> {
     let starts_with_object = json
         .iter()
         .find(|b| !b.is_ascii_whitespace())
@@ -178,7 +193,7 @@ pub fn load_bundle_with(json: &[u8], options: &LoadOptions) -> Result<Matrix, St
     build(&objects, options)
 }
 
-fn build(objects: &[RawObject], options: &LoadOptions) -> Result<Matrix, StixError> {
+fn build(objects: &[RawObject], options: &LoadOptions) -> Result<(Matrix, Examples), StixError> {
     let by_stix_id: HashMap<&str, &RawObject> =
         objects.iter().map(|o| (o.id.as_str(), o)).collect();
 
@@ -286,10 +301,33 @@ fn build(objects: &[RawObject], options: &LoadOptions) -> Result<Matrix, StixErr
 
     link_subtechniques(objects, &ids_by_stix_id, &mut techniques);
     fill_tactic_columns(&mut tactics, &techniques);
+    let examples = procedure_examples(objects, &ids_by_stix_id);
 
-    Ok(Matrix::new(
-        id, name, version, domain, tactics, techniques, None,
+    Ok((
+        Matrix::new(id, name, version, domain, tactics, techniques, None),
+        examples,
     ))
+}
+
+/// The cleaned descriptions of live "uses" relationships, by target technique ID; texts
+/// under three words are skipped.
+fn procedure_examples(objects: &[RawObject], ids_by_stix_id: &HashMap<&str, String>) -> Examples {
+    let mut examples = Examples::new();
+    for r in objects.iter().filter(|o| {
+        o.kind == "relationship" && o.is_live() && o.relationship_type.as_deref() == Some("uses")
+    }) {
+        let (Some(target), Some(text)) = (r.target_ref.as_deref(), r.description.as_deref()) else {
+            continue;
+        };
+        let Some(id) = ids_by_stix_id.get(target) else {
+            continue;
+        };
+        let text = clean_stix_text(text);
+        if text.split_whitespace().count() >= 3 {
+            examples.entry(id.clone()).or_default().push(text);
+        }
+    }
+    examples
 }
 
 /// The x-mitre-matrix to read: the one named in the options, else the first live one.

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{atrm, enterprise, read, tmfk};
-use ttpmap_attack::{load_bundle, load_bundle_with, LoadOptions, StixError};
+use ttpmap_attack::{load_bundle, load_bundle_with, load_bundle_with_examples, LoadOptions, StixError};
 
 #[test]
 fn enterprise_has_14_tactics() {
@@ -260,4 +260,71 @@ fn a_matrix_without_techniques_is_rejected() {
         load_bundle(json).unwrap_err(),
         StixError::NoTechniques(_)
     ));
+}
+
+#[test]
+fn enterprise_procedure_examples_are_read_from_uses_relationships() {
+    let (_, examples) = load_bundle_with_examples(&read("enterprise-attack-18.1.json"), &LoadOptions::default()).unwrap();
+    let scheduled = examples.get("T1053.005").expect("examples for T1053.005");
+    assert!(scheduled.len() > 20, "{}", scheduled.len());
+    assert!(scheduled.iter().all(|e| !e.contains("(Citation:")), "citations are stripped");
+}
+
+#[test]
+fn atrm_has_no_procedure_examples() {
+    let (_, examples) = load_bundle_with_examples(&read("atrm_attack_compatible.json"), &LoadOptions::default()).unwrap();
+    assert!(examples.is_empty());
+}
+
+#[test]
+fn a_stix_bundle_that_is_not_attack_compatible_is_named_so() {
+    // Threat-intelligence STIX (indicators, malware), but no ATT&CK matrix.
+    let json = br#"{"type": "bundle", "id": "bundle--2", "objects": [
+        {"type": "indicator", "id": "indicator--1", "pattern": "[file:hashes.MD5 = 'x']", "pattern_type": "stix"},
+        {"type": "malware", "id": "malware--1", "name": "Evil", "is_family": true}
+    ]}"#;
+    let err = load_bundle(json).unwrap_err();
+    assert!(err.to_string().contains("not an ATT&CK-compatible matrix"), "{err}");
+}
+
+#[test]
+fn a_bundle_with_a_wrongly_typed_field_is_malformed() {
+    let json = br#"{"type": "bundle", "objects": [{"type": "attack-pattern", "id": 7}]}"#;
+    assert!(matches!(load_bundle(json).unwrap_err(), StixError::MalformedObject(_)));
+}
+
+/// A Workbench-style bundle: one matrix, `tactics` tactics, `n` techniques spread over them.
+fn synthetic_bundle(tactics: usize, n: usize) -> String {
+    let mut objects = Vec::new();
+    let refs: Vec<String> = (0..tactics).map(|i| format!("\"x-mitre-tactic--{i}\"")).collect();
+    objects.push(format!(
+        r#"{{"type": "x-mitre-matrix", "id": "x-mitre-matrix--1", "name": "Synthetic", "tactic_refs": [{}],
+            "external_references": [{{"source_name": "acme", "external_id": "acme-matrix"}}]}}"#,
+        refs.join(",")
+    ));
+    for i in 0..tactics {
+        objects.push(format!(
+            r#"{{"type": "x-mitre-tactic", "id": "x-mitre-tactic--{i}", "name": "Tactic {i}", "x_mitre_shortname": "tactic-{i}",
+                "external_references": [{{"source_name": "acme", "external_id": "AT{i:04}"}}]}}"#
+        ));
+    }
+    for i in 0..n {
+        objects.push(format!(
+            r#"{{"type": "attack-pattern", "id": "attack-pattern--{i}", "name": "Technique {i}",
+                "description": "The adversary performs synthetic behaviour number {i} against the target.",
+                "kill_chain_phases": [{{"kill_chain_name": "acme", "phase_name": "tactic-{}"}}],
+                "external_references": [{{"source_name": "acme", "external_id": "AX{i:05}"}}]}}"#,
+            i % tactics
+        ));
+    }
+    format!(r#"{{"type": "bundle", "id": "bundle--synthetic", "objects": [{}]}}"#, objects.join(",\n"))
+}
+
+#[test]
+fn a_bundle_with_2000_techniques_loads() {
+    let m = load_bundle(synthetic_bundle(12, 2000).as_bytes()).unwrap();
+    assert_eq!(m.techniques.len(), 2000);
+    assert_eq!(m.tactic_count(), 12);
+    assert_eq!(m.id, "acme-matrix");
+    assert_eq!(m.tactics.iter().map(|t| t.techniques.len()).sum::<usize>(), 2000);
 }

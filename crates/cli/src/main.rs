@@ -2,6 +2,7 @@
 //! own module under `cmd/`; this file only parses arguments and dispatches.
 
 mod cmd;
+mod engine;
 mod matrix_source;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ enum Command {
     Train(cmd::train::Args),
     /// Build the compact matrix files (public/matrices) from the ATT&CK STIX bundles.
     Matrices(cmd::matrices::Args),
+    /// Precompute technique vectors (similarity mapping) for ATRM, TMFK or a STIX bundle.
+    Vectors(cmd::vectors::Args),
     /// Check or summarise ATT&CK Navigator layer files.
     #[command(subcommand)]
     Layer(cmd::layer::Command),
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Train(args) => cmd::train::run(args),
         Command::Matrices(args) => cmd::matrices::run(args),
+        Command::Vectors(args) => cmd::vectors::run(args),
         Command::Layer(command) => cmd::layer::run(command),
     };
     match result {

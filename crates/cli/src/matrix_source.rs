@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::Context;
-use ttpmap_attack::{load_bundle_with, CompactError, LoadOptions, Matrix};
+use sha2::{Digest, Sha256};
+use ttpmap_attack::{load_bundle_with_examples, CompactError, Examples, LoadOptions, Matrix};
 
 /// Where the compact matrices live, relative to the repository root.
 pub const DEFAULT_MATRICES_DIR: &str = "public/matrices";
@@ -94,17 +95,33 @@ impl MatrixSource {
 
 /// Reads a compact matrix, or failing that a STIX bundle, from `path`.
 pub fn load_matrix_file(path: &Path) -> anyhow::Result<Matrix> {
+    load_matrix_file_with_examples(path).map(|f| f.matrix)
+}
+
+/// A matrix read from a file, with what the similarity mapping needs besides.
+pub struct MatrixFile {
+    pub matrix: Matrix,
+    /// Procedure examples (STIX bundles only; a compact file has none).
+    pub examples: Examples,
+    /// sha256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// Reads a compact matrix, or failing that a STIX bundle (with its procedure examples).
+pub fn load_matrix_file_with_examples(path: &Path) -> anyhow::Result<MatrixFile> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     let text = String::from_utf8_lossy(&bytes);
     match Matrix::from_compact_json(&text) {
-        Ok(m) => Ok(m),
+        Ok(matrix) => Ok(MatrixFile { matrix, examples: Examples::new(), sha256 }),
         Err(CompactError::WrongFormat(_)) => {
             let options = LoadOptions {
                 version: version_from_file_name(path),
                 ..LoadOptions::default()
             };
-            load_bundle_with(&bytes, &options)
-                .with_context(|| format!("reading {} as a STIX bundle", path.display()))
+            let (matrix, examples) = load_bundle_with_examples(&bytes, &options)
+                .with_context(|| format!("reading {} as an ATT&CK-compatible STIX 2.1 bundle", path.display()))?;
+            Ok(MatrixFile { matrix, examples, sha256 })
         }
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }

@@ -139,3 +139,57 @@ fn eval_of_a_folder_without_reports_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no reports"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+const K8S_REPORT: &str = "The attackers found a kubeconfig file in a public repository and used it to reach the cluster.\n\n\
+                          They ran kubectl exec to open a shell inside a running pod, then launched a cryptocurrency miner.\n";
+
+fn layer_of(out: &Output) -> ttpmap_attack::Layer {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    ttpmap_attack::parse_layers(&String::from_utf8_lossy(&out.stdout)).unwrap().remove(0)
+}
+
+fn compact(id: &str) -> ttpmap_attack::Matrix {
+    ttpmap_attack::Matrix::from_compact_json(&std::fs::read_to_string(root().join(format!("public/matrices/{id}.json"))).unwrap()).unwrap()
+}
+
+#[test]
+fn tmfk_layer_uses_tmfk_ids_and_names_the_matrix() {
+    let f = tmp("k8s.txt", K8S_REPORT.as_bytes());
+    let layer = layer_of(&ttpmap(&["classify", "--matrix", "tmfk", s(&f)]));
+    let ids: Vec<&str> = layer.techniques.iter().map(|t| t.technique_id.as_str()).collect();
+    assert!(!ids.is_empty() && ids.iter().all(|id| id.starts_with("MS-TA")), "{ids:?}");
+    layer.validate(Some(&compact("tmfk"))).unwrap();
+    let v: serde_json::Value = serde_json::to_value(&layer).unwrap();
+    assert!(v["metadata"].to_string().contains("Threat Matrix for Kubernetes"), "{}", v["metadata"]);
+    assert!(v["versions"].get("attack").is_none(), "not an ATT&CK release: {}", v["versions"]);
+}
+
+#[test]
+fn a_stix_bundle_path_is_mapped_with_vectors_computed_on_the_spot() {
+    let f = tmp("k8s-bundle.txt", K8S_REPORT.as_bytes());
+    let bundle = root().join("../shared/data/attack/tmfk_strict.json");
+    let out = ttpmap(&["classify", "--matrix", s(&bundle), "--format", "json", "--threshold", "0", s(&f)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["techniques"][0]["id"].as_str().unwrap().starts_with("MS-TA"), "{v}");
+}
+
+#[test]
+fn a_stix_file_that_is_not_attack_compatible_is_a_clear_error() {
+    let f = tmp("k8s-bad.txt", K8S_REPORT.as_bytes());
+    let bundle = tmp("indicators.json", br#"{"type": "bundle", "id": "bundle--1", "objects": [{"type": "indicator", "id": "indicator--1"}]}"#);
+    let out = ttpmap(&["classify", "--matrix", s(&bundle), s(&f)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not an ATT&CK-compatible matrix"), "{err}");
+}
+
+#[test]
+fn a_malformed_json_matrix_is_a_clear_error() {
+    let f = tmp("k8s-bad2.txt", K8S_REPORT.as_bytes());
+    let bundle = tmp("broken.json", b"{\"type\": \"bundle\", \"objects\": [");
+    let out = ttpmap(&["classify", "--matrix", s(&bundle), s(&f)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not JSON"), "{err}");
+}

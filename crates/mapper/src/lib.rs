@@ -10,6 +10,7 @@ pub mod input;
 pub mod mapping;
 pub mod model;
 pub mod segment;
+pub mod similarity;
 pub mod tokenize;
 
 pub use mapping::{AggregateConfig, Evidence, MappingBuilder, ReportMapping, TechniqueMapping};

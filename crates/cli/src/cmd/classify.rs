@@ -1,5 +1,7 @@
 //! `ttpmap classify FILE...`: map reports to ATT&CK techniques and print or write the result
-//! as a Navigator layer, as JSON, or as a table.
+//! as a Navigator layer, as JSON, or as a table. `--matrix` picks the matrix: Enterprise
+//! (the trained classifier), ATRM, TMFK, or a STIX bundle / compact matrix file (the
+//! similarity mapping; see `ttpmap_mapper::similarity`).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -10,10 +12,12 @@ use serde::Serialize;
 use ttpmap_attack::Matrix;
 use ttpmap_mapper::export::{report_layer, LayerOptions};
 use ttpmap_mapper::input::{extract_text, InputKind};
-use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, ReportMapping};
+use ttpmap_mapper::similarity::SimilarityConfig;
+use ttpmap_mapper::{Classifier, ReportMapping};
 
 use super::model::{self, ModelArgs};
-use crate::matrix_source::{Builtin, MatrixSource, DEFAULT_MATRICES_DIR};
+use crate::engine::{Target, TargetOptions};
+use crate::matrix_source::{MatrixSource, DEFAULT_MATRICES_DIR};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -44,9 +48,24 @@ pub struct Args {
     format: Format,
     #[command(flatten)]
     model: ModelArgs,
-    /// Folder of the compact matrices.
+    /// Folder of the compact matrices (and the technique vectors of ATRM and TMFK).
     #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
     matrices: PathBuf,
+    /// The matrix to map onto: enterprise, atrm, tmfk, or the path of an ATT&CK-compatible
+    /// STIX 2.1 bundle (or compact matrix) .json file.
+    #[arg(long, default_value = "enterprise", value_parser = clap::value_parser!(MatrixSource))]
+    matrix: MatrixSource,
+    /// Map by similarity even onto the matrix the classifier was trained on.
+    #[arg(long)]
+    similarity: bool,
+    /// Technique vectors file to use (default: <matrices>/<matrix>.vectors.json for ATRM
+    /// and TMFK; computed on the spot for a bundle).
+    #[arg(long, value_name = "FILE")]
+    vectors: Option<PathBuf>,
+    /// Do not use the classifier's Enterprise detections as evidence for linked techniques
+    /// (TMFK's x_mitre_ids).
+    #[arg(long)]
+    no_links: bool,
 }
 
 fn parse_threshold(s: &str) -> Result<f32, String> {
@@ -63,13 +82,23 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         bail!("several files need --out-dir DIR (one output file per input), or --format table");
     }
     let classifier = model::load(&args.model.dir)?;
-    let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&args.matrices)?;
+    let target = Target::load(
+        &classifier,
+        &TargetOptions {
+            source: &args.matrix,
+            matrices_dir: &args.matrices,
+            force_similarity: args.similarity,
+            vectors: args.vectors.as_deref(),
+        },
+    )?;
+    let calibrated = target.vectors.as_ref().map(SimilarityConfig::for_vectors).unwrap_or_default();
+    let config = SimilarityConfig { use_links: !args.no_links, ..calibrated };
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let mut failed = 0;
     for file in &args.files {
-        if let Err(e) = classify_one(args, &classifier, &matrix, file) {
+        if let Err(e) = classify_one(args, &classifier, &target, &config, file) {
             eprintln!("error: {}: {e:#}", file.display());
             failed += 1;
         }
@@ -77,13 +106,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn classify_one(args: &Args, classifier: &Classifier, matrix: &Matrix, file: &Path) -> Result<()> {
+fn classify_one(args: &Args, classifier: &Classifier, target: &Target, config: &SimilarityConfig, file: &Path) -> Result<()> {
+    let matrix = &target.matrix;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file.file_name().map(|n| n.to_string_lossy().to_string());
     let kind = InputKind::detect(name.as_deref(), &bytes);
     let text = extract_text(&bytes, kind)?;
     drop(bytes);
-    let threshold = args.threshold.unwrap_or(classifier.manifest.threshold);
+    let threshold = args.threshold.unwrap_or(target.threshold(classifier, config));
     let label = name.clone().unwrap_or_default();
     let show = std::io::stderr().is_terminal() || text.len() > 200_000;
     let mut progress = |done: usize, total: usize| {
@@ -94,7 +124,7 @@ fn classify_one(args: &Args, classifier: &Classifier, matrix: &Matrix, file: &Pa
             }
         }
     };
-    let mapping = map_report(classifier, &text, AggregateConfig::default(), BatchConfig::default(), &mut progress)?;
+    let mapping = target.map(classifier, config, &text, &mut progress)?;
     let title = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
     let out = render(args, matrix, &mapping, &text, &title, threshold)?;
     match &args.out_dir {

@@ -1,15 +1,23 @@
 //! `ttpmap eval DIR`: score the model on TRAM's annotated reports (.mjson) at the report
 //! level: micro precision, recall and F1 for exact IDs and parent techniques, F1 per report
 //! averaged, and a per-tactic breakdown.
+//!
+//! `--similarity FILE` scores the similarity mapping instead (technique vectors of the
+//! Enterprise bundle, built by `ttpmap vectors`), as if Enterprise were a matrix the
+//! classifier never saw; `--calibrate` fits its score map and threshold on the
+//! calibration reports (never the validation ones).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+use ttpmap_mapper::similarity::{keep_best, map_report_similarity, Pooling, ScoreMap, SimilarityConfig, SimilarityMapper};
 use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig};
-use ttpmap_train::data::read_tram_dir;
-use ttpmap_train::metrics::{evaluate, Evaluation};
+use ttpmap_train::data::{read_tram_dir, Report};
+use ttpmap_train::metrics::{evaluate, predicted, Counts, Evaluation};
+
+use crate::engine::read_vectors;
 
 use super::model::{self, ModelArgs};
 use crate::matrix_source::{Builtin, MatrixSource, DEFAULT_MATRICES_DIR};
@@ -18,7 +26,10 @@ use crate::matrix_source::{Builtin, MatrixSource, DEFAULT_MATRICES_DIR};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Folder of .mjson reports (e.g. ../shared/data/tram/reports).
-    dir: PathBuf,
+    // Not named `dir`: that is the id of --model's field (ModelArgs), and clap would
+    // take the two for one argument.
+    #[arg(value_name = "DIR")]
+    reports: PathBuf,
     /// Detection threshold, 0-1 (default: the model's calibrated threshold).
     #[arg(long)]
     threshold: Option<f32>,
@@ -33,6 +44,35 @@ pub struct Args {
     model: ModelArgs,
     #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
     matrices: PathBuf,
+    /// Evaluate the similarity mapping with these Enterprise technique vectors (from
+    /// `ttpmap vectors ../shared/data/attack/enterprise-attack-18.1.json --out DIR`).
+    #[arg(long, value_name = "FILE")]
+    similarity: Option<PathBuf>,
+    /// With --similarity: how prototype cosines are pooled.
+    /// (default: the calibrated one)
+    #[arg(long, value_enum)]
+    pooling: Option<PoolingArg>,
+    /// With --similarity: fit the score map and the threshold on the calibration reports
+    /// (and evaluate there) instead of evaluating on the validation reports.
+    #[arg(long)]
+    calibrate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PoolingArg {
+    Max,
+    Mean,
+    Centroid,
+}
+
+impl From<PoolingArg> for Pooling {
+    fn from(p: PoolingArg) -> Self {
+        match p {
+            PoolingArg::Max => Pooling::Max,
+            PoolingArg::Mean => Pooling::Mean,
+            PoolingArg::Centroid => Pooling::Centroid,
+        }
+    }
 }
 
 fn names(v: &serde_json::Value, part: &str) -> BTreeSet<String> {
@@ -40,25 +80,50 @@ fn names(v: &serde_json::Value, part: &str) -> BTreeSet<String> {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
+    if args.calibrate && args.similarity.is_none() {
+        bail!("--calibrate calibrates the similarity mapping: give --similarity FILE too");
+    }
     let classifier = model::load(&args.model.dir)?;
     let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&args.matrices)?;
     let manifest = serde_json::to_value(&classifier.manifest)?;
     let remap: BTreeMap<String, String> = serde_json::from_value(manifest["training"]["remap"].clone()).unwrap_or_default();
     let seen: BTreeSet<String> = names(&manifest, "train").union(&names(&manifest, "calibration")).cloned().collect();
-    let reports = read_tram_dir(&args.dir, &matrix, &remap)?;
+    let reports = read_tram_dir(&args.reports, &matrix, &remap)?;
     let total = reports.len();
-    let reports: Vec<_> = reports.into_iter().filter(|r| args.all || !seen.contains(&r.name)).collect();
+    let calibration = names(&manifest, "calibration");
+    let reports: Vec<_> = if args.calibrate {
+        reports.into_iter().filter(|r| calibration.contains(&r.name)).collect()
+    } else {
+        reports.into_iter().filter(|r| args.all || !seen.contains(&r.name)).collect()
+    };
     if total > reports.len() {
         eprintln!("skipping {} reports the model was trained or calibrated on (--all to include them)", total - reports.len());
     }
     if reports.is_empty() {
-        bail!("no reports to evaluate in {}", args.dir.display());
+        bail!("no reports to evaluate in {}", args.reports.display());
     }
-    let threshold = args.threshold.unwrap_or(classifier.manifest.threshold);
+    let vectors = match &args.similarity {
+        Some(path) => Some(read_vectors(path, &classifier, &matrix)?),
+        None => None,
+    };
+    let calibrated = vectors.as_ref().map(SimilarityConfig::for_vectors).unwrap_or_default();
+    let pooling = args.pooling.map(Pooling::from).unwrap_or(calibrated.pooling);
+    let config = SimilarityConfig { pooling, use_links: false, ..calibrated };
+    if let (Some(v), true) = (&vectors, args.calibrate) {
+        calibrate(&SimilarityMapper::new(&classifier, v, &matrix, config), &reports)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let threshold = args.threshold.unwrap_or(if vectors.is_some() { config.threshold } else { classifier.manifest.threshold });
     let mut pairs = Vec::new();
     for (i, r) in reports.iter().enumerate() {
         eprint!("\rmapping report {}/{}", i + 1, reports.len());
-        let m = map_report(&classifier, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?;
+        let m = match &vectors {
+            None => map_report(&classifier, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?,
+            Some(v) => {
+                let mapper = SimilarityMapper::new(&classifier, v, &matrix, config);
+                map_report_similarity(&mapper, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?
+            }
+        };
         pairs.push((r.gold.clone(), m.detected_ids(threshold).into_iter().collect()));
     }
     eprintln!();
@@ -69,6 +134,120 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         print_table(&e);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Calibrates the similarity mapping on the calibration reports, from one encoder pass:
+/// for each pooling and each per-sentence limit, the cosine threshold that maximises
+/// report-level micro-F1; the best combination wins. The score map is centred on that
+/// cosine (so the default threshold is 0.5) and its slope is a class-balanced logistic fit
+/// of "this sentence is annotated with this technique" on the cosine.
+fn calibrate(mapper: &SimilarityMapper, reports: &[Report]) -> Result<SimilarityConfig> {
+    let poolings = [Pooling::Max, Pooling::Mean, Pooling::Centroid];
+    let labels: Vec<String> = mapper.labels().iter().map(|l| l.id.clone()).collect();
+    let index: BTreeMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    // [pooling][report][sentence][technique]
+    let mut cosines: Vec<Vec<Vec<Vec<f32>>>> = vec![Vec::new(); poolings.len()];
+    let mut pos: Vec<Vec<f32>> = vec![Vec::new(); poolings.len()];
+    let mut neg: Vec<Vec<f32>> = vec![Vec::new(); poolings.len()];
+    for (i, r) in reports.iter().enumerate() {
+        eprint!("\rcalibration: report {}/{}", i + 1, reports.len());
+        let texts: Vec<&str> = r.sentences.iter().map(|&(a, b)| &r.text[a..b]).collect();
+        let raw = mapper.raw_scores_pooled(&texts, BatchConfig::default(), &poolings)?;
+        for (p, raw) in raw.into_iter().enumerate() {
+            for (s, gold) in raw.iter().zip(&r.sentence_gold) {
+                let gold: Vec<usize> = gold.iter().filter_map(|g| index.get(g.as_str()).copied()).collect();
+                for (k, &c) in s.cosine.iter().enumerate() {
+                    if gold.contains(&k) { pos[p].push(c) } else { neg[p].push(c) }
+                }
+            }
+            cosines[p].push(raw.into_iter().map(|s| s.cosine).collect());
+        }
+    }
+    eprintln!();
+    let gold: Vec<BTreeSet<String>> = reports.iter().map(|r| r.gold.clone()).collect();
+    println!("{:<9} {:>12} {:>16} {:>9}", "pooling", "per sentence", "cosine threshold", "micro-F1");
+    let mut best: Option<(f64, usize, usize, f32)> = None;
+    for (p, pooling) in poolings.iter().enumerate() {
+        for k in [1, 2, 3, 5, 0] {
+            let scores: Vec<Vec<f32>> = cosines[p]
+                .iter()
+                .map(|sentences| {
+                    let mut best = vec![0f32; labels.len()];
+                    for s in sentences {
+                        for (b, c) in best.iter_mut().zip(keep_best(s.clone(), k)) {
+                            *b = b.max(c);
+                        }
+                    }
+                    best
+                })
+                .collect();
+            let (mut t_best, mut f_best) = (0.5f32, -1.0f64);
+            for step in 0..=130 {
+                let t = 0.30 + step as f32 * 0.005;
+                let mut c = Counts::default();
+                for (sc, g) in scores.iter().zip(&gold) {
+                    c.add(g, &predicted(sc, &labels, t));
+                }
+                if c.f1() > f_best {
+                    (t_best, f_best) = (t, c.f1());
+                }
+            }
+            let limit = if k == 0 { "all".to_string() } else { k.to_string() };
+            println!("{:<9} {:>12} {:>16.3} {:>9.3}", format!("{pooling:?}").to_lowercase(), limit, t_best, f_best);
+            if best.is_none_or(|b| f_best > b.0) {
+                best = Some((f_best, p, k, t_best));
+            }
+        }
+    }
+    let (f1, p, k, t) = best.context("no calibration reports")?;
+    let slope = fit_logistic(&pos[p], &neg[p]);
+    let map = ScoreMap { center: t, scale: slope.scale };
+    let stats = |v: &[f32]| {
+        let m = v.iter().sum::<f32>() / v.len().max(1) as f32;
+        (m, (v.iter().map(|x| (x - m) * (x - m)).sum::<f32>() / v.len().max(1) as f32).sqrt())
+    };
+    let ((pm, ps), (nm, ns)) = (stats(&pos[p]), stats(&neg[p]));
+    println!("cosines ({:?}): {} annotated sentence-technique pairs mean {pm:.3} sd {ps:.3}; {} others mean {nm:.3} sd {ns:.3}", poolings[p], pos[p].len(), neg[p].len());
+    println!(
+        "chosen: pooling {:?}, per_sentence {k}, score map center {:.3} scale {:.4}, threshold 0.50 (calibration micro-F1 {f1:.3})",
+        poolings[p], map.center, map.scale
+    );
+    Ok(SimilarityConfig { pooling: poolings[p], map, threshold: 0.5, per_sentence: k, ..*mapper.config() })
+}
+
+/// One-feature logistic regression, positives and negatives weighted equally in total,
+/// by Newton's method; returned as a [`ScoreMap`].
+fn fit_logistic(pos: &[f32], neg: &[f32]) -> ScoreMap {
+    let (wp, wn) = (0.5 / pos.len().max(1) as f64, 0.5 / neg.len().max(1) as f64);
+    let (mut a, mut b) = (10.0f64, -5.0f64); // p = sigmoid(a * x + b)
+    for _ in 0..50 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (xs, y, w) in [(pos, 1.0, wp), (neg, 0.0, wn)] {
+            for &x in xs {
+                let x = x as f64;
+                let p = 1.0 / (1.0 + (-(a * x + b)).exp());
+                let r = w * (p - y);
+                let h = w * p * (1.0 - p);
+                ga += r * x;
+                gb += r;
+                haa += h * x * x;
+                hab += h * x;
+                hbb += h;
+            }
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-18 {
+            break;
+        }
+        let da = (hbb * ga - hab * gb) / det;
+        let db = (haa * gb - hab * ga) / det;
+        a -= da;
+        b -= db;
+        if da.abs() + db.abs() < 1e-9 {
+            break;
+        }
+    }
+    ScoreMap { center: (-b / a) as f32, scale: (1.0 / a) as f32 }
 }
 
 fn print_table(e: &Evaluation) {

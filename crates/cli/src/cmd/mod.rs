@@ -8,3 +8,4 @@ pub mod layer;
 pub mod matrices;
 pub mod model;
 pub mod train;
+pub mod vectors;

@@ -1,0 +1,121 @@
+//! Which mapping runs for a matrix: the trained classifier when the matrix is the one it
+//! was trained on (Enterprise ATT&CK), else the similarity mapping over technique vectors
+//! (precomputed files for the shipped ATRM and TMFK, computed on the spot for a bundle).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ttpmap_attack::{Examples, Matrix};
+use ttpmap_mapper::similarity::{
+    compute_vectors, map_report_similarity, model_sha256, PrototypeConfig, SimilarityConfig, SimilarityMapper, TechniqueVectors,
+};
+use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, ModelError, ReportMapping};
+
+use crate::matrix_source::{load_matrix_file_with_examples, Builtin, MatrixSource};
+
+/// `<dir>/<matrix id>.vectors.json`: where `ttpmap vectors` writes a matrix's vectors.
+pub fn vectors_path(dir: &Path, matrix_id: &str) -> PathBuf {
+    dir.join(format!("{matrix_id}.vectors.json"))
+}
+
+/// Reads a vectors file and refuses it if it was computed with another model or matrix.
+pub fn read_vectors(path: &Path, classifier: &Classifier, matrix: &Matrix) -> Result<TechniqueVectors> {
+    let json = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {} (build it with `ttpmap vectors`)", path.display()))?;
+    let v = TechniqueVectors::from_json(&json).with_context(|| format!("reading {}", path.display()))?;
+    v.check(&model_sha256(classifier), matrix).with_context(|| format!("refusing {}", path.display()))?;
+    Ok(v)
+}
+
+/// Computes a matrix's technique vectors, showing progress on stderr.
+pub fn compute_with_progress(classifier: &Classifier, matrix: &Matrix, examples: &Examples, source_sha256: &str) -> Result<TechniqueVectors, ModelError> {
+    let show = std::io::stderr().is_terminal();
+    let label = matrix.name.clone();
+    let mut progress = |done: usize, total: usize| {
+        if show {
+            eprint!("\r{label}: technique vectors {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    compute_vectors(classifier, matrix, examples, &PrototypeConfig::default(), source_sha256, BatchConfig::default(), &mut progress)
+}
+
+/// The matrix to map onto and how.
+pub struct Target {
+    pub matrix: Matrix,
+    /// `None`: the trained classifier maps onto this matrix.
+    pub vectors: Option<TechniqueVectors>,
+}
+
+/// Settings that choose the mapping.
+pub struct TargetOptions<'a> {
+    pub source: &'a MatrixSource,
+    pub matrices_dir: &'a Path,
+    /// Use similarity even where the classifier knows the matrix.
+    pub force_similarity: bool,
+    /// A vectors file to use instead of the default one.
+    pub vectors: Option<&'a Path>,
+}
+
+/// Whether the classifier's labels are exactly the matrix's techniques.
+fn classifier_covers(classifier: &Classifier, matrix: &Matrix) -> bool {
+    let mut labels: Vec<&str> = classifier.labels().iter().map(|l| l.id.as_str()).collect();
+    let mut ids: Vec<&str> = matrix.techniques.iter().map(|t| t.id.as_str()).collect();
+    labels.sort();
+    ids.sort();
+    labels == ids
+}
+
+impl Target {
+    pub fn load(classifier: &Classifier, o: &TargetOptions) -> Result<Target> {
+        let (matrix, examples, sha) = match o.source {
+            MatrixSource::Builtin(_) => (o.source.load(o.matrices_dir)?, None, String::new()),
+            MatrixSource::Path(p) => {
+                let f = load_matrix_file_with_examples(p)?;
+                (f.matrix, Some(f.examples), f.sha256)
+            }
+        };
+        if !o.force_similarity && o.vectors.is_none() && classifier_covers(classifier, &matrix) {
+            return Ok(Target { matrix, vectors: None });
+        }
+        let vectors = match (o.vectors, o.source, examples) {
+            (Some(path), _, _) => read_vectors(path, classifier, &matrix)?,
+            (None, MatrixSource::Builtin(Builtin::Enterprise), _) => {
+                bail!("similarity mapping onto Enterprise needs --vectors FILE (build it with `ttpmap vectors ../shared/data/attack/enterprise-attack-18.1.json --out DIR`)")
+            }
+            (None, MatrixSource::Builtin(_), _) => read_vectors(&vectors_path(o.matrices_dir, &matrix.id), classifier, &matrix)?,
+            (None, MatrixSource::Path(_), examples) => {
+                compute_with_progress(classifier, &matrix, &examples.unwrap_or_default(), &sha)?
+            }
+        };
+        Ok(Target { matrix, vectors: Some(vectors) })
+    }
+
+    /// The default threshold of this mapping.
+    pub fn threshold(&self, classifier: &Classifier, config: &SimilarityConfig) -> f32 {
+        match self.vectors {
+            None => classifier.manifest.threshold,
+            Some(_) => config.threshold,
+        }
+    }
+
+    /// Maps one report text.
+    pub fn map(
+        &self,
+        classifier: &Classifier,
+        config: &SimilarityConfig,
+        text: &str,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ReportMapping, ModelError> {
+        match &self.vectors {
+            None => map_report(classifier, text, AggregateConfig::default(), BatchConfig::default(), progress),
+            Some(v) => {
+                let mapper = SimilarityMapper::new(classifier, v, &self.matrix, *config);
+                map_report_similarity(&mapper, text, AggregateConfig::default(), BatchConfig::default(), progress)
+            }
+        }
+    }
+}
