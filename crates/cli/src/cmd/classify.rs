@@ -10,9 +10,9 @@ use serde::Serialize;
 use ttpmap_attack::Matrix;
 use ttpmap_mapper::export::{report_layer, LayerOptions};
 use ttpmap_mapper::input::{extract_text, InputKind};
-use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, ReportMapping};
+use ttpmap_mapper::{AggregateConfig, BatchConfig, ReportMapping};
 
-use super::model::{self, ModelArgs};
+use super::model::{Engine, ModelArgs};
 use crate::matrix_source::{Builtin, MatrixSource, DEFAULT_MATRICES_DIR};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,14 +62,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if args.files.len() > 1 && args.out_dir.is_none() && args.format != Format::Table {
         bail!("several files need --out-dir DIR (one output file per input), or --format table");
     }
-    let classifier = model::load(&args.model.dir)?;
+    let mut engine = Engine::load(&args.model)?;
     let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&args.matrices)?;
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let mut failed = 0;
     for file in &args.files {
-        if let Err(e) = classify_one(args, &classifier, &matrix, file) {
+        if let Err(e) = classify_one(args, &mut engine, &matrix, file) {
             eprintln!("error: {}: {e:#}", file.display());
             failed += 1;
         }
@@ -77,13 +77,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn classify_one(args: &Args, classifier: &Classifier, matrix: &Matrix, file: &Path) -> Result<()> {
+fn classify_one(args: &Args, engine: &mut Engine, matrix: &Matrix, file: &Path) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file.file_name().map(|n| n.to_string_lossy().to_string());
     let kind = InputKind::detect(name.as_deref(), &bytes);
     let text = extract_text(&bytes, kind)?;
     drop(bytes);
-    let threshold = args.threshold.unwrap_or(classifier.manifest.threshold);
+    let threshold = args.threshold.unwrap_or(engine.classifier.manifest.threshold);
     let label = name.clone().unwrap_or_default();
     let show = std::io::stderr().is_terminal() || text.len() > 200_000;
     let mut progress = |done: usize, total: usize| {
@@ -94,7 +94,7 @@ fn classify_one(args: &Args, classifier: &Classifier, matrix: &Matrix, file: &Pa
             }
         }
     };
-    let mapping = map_report(classifier, &text, AggregateConfig::default(), BatchConfig::default(), &mut progress)?;
+    let mapping = engine.map_report(&text, AggregateConfig::default(), BatchConfig::default(), &mut progress)?;
     let title = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
     let out = render(args, matrix, &mapping, &text, &title, threshold)?;
     match &args.out_dir {

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig};
+use ttpmap_mapper::{AggregateConfig, BatchConfig};
 use ttpmap_train::data::read_tram_dir;
 use ttpmap_train::metrics::{evaluate, Evaluation};
 
-use super::model::{self, ModelArgs};
+use super::model::{Engine, ModelArgs};
 use crate::matrix_source::{Builtin, MatrixSource, DEFAULT_MATRICES_DIR};
 
 /// Evaluate the model on TRAM-format annotated reports.
@@ -40,9 +40,9 @@ fn names(v: &serde_json::Value, part: &str) -> BTreeSet<String> {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let classifier = model::load(&args.model.dir)?;
+    let mut engine = Engine::load(&args.model)?;
     let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&args.matrices)?;
-    let manifest = serde_json::to_value(&classifier.manifest)?;
+    let manifest = serde_json::to_value(&engine.classifier.manifest)?;
     let remap: BTreeMap<String, String> = serde_json::from_value(manifest["training"]["remap"].clone()).unwrap_or_default();
     let seen: BTreeSet<String> = names(&manifest, "train").union(&names(&manifest, "calibration")).cloned().collect();
     let reports = read_tram_dir(&args.dir, &matrix, &remap)?;
@@ -54,11 +54,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if reports.is_empty() {
         bail!("no reports to evaluate in {}", args.dir.display());
     }
-    let threshold = args.threshold.unwrap_or(classifier.manifest.threshold);
+    let threshold = args.threshold.unwrap_or(engine.classifier.manifest.threshold);
     let mut pairs = Vec::new();
     for (i, r) in reports.iter().enumerate() {
         eprint!("\rmapping report {}/{}", i + 1, reports.len());
-        let m = map_report(&classifier, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?;
+        let m = engine.map_report(&r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?;
         pairs.push((r.gold.clone(), m.detected_ids(threshold).into_iter().collect()));
     }
     eprintln!();
