@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 const LAVAPIPE: &str = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
 const FIXTURE: &str = "crates/mapper/tests/fixtures/segment/ta410.txt";
+const SHORT: &str = "The actor sent spearphishing emails with malicious Word attachments.\n\n\
+                     Once opened, the malware creates a scheduled task to run at logon.\n";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -36,19 +38,24 @@ fn summary(v: &serde_json::Value) -> (Vec<String>, u64) {
 #[test]
 fn a_device_lost_part_way_falls_back_to_the_cpu_losing_nothing() {
     // Two reports in one run; each fits one batch. The device is destroyed after the second
-    // batch: the first report maps on the GPU, the second loses the device and is finished
-    // on the CPU. (Losing it after a batch of a report's later chunk is tested in
+    // batch: the first (two sentences) maps on the GPU, the second loses the device and is
+    // finished on the CPU. (Losing it after a batch of a report's later chunk is tested in
     // crates/gpu/tests/fallback.rs, where a small model makes long reports cheap.)
-    let second = "crates/mapper/tests/fixtures/segment/trickbot.txt";
     let dir = std::env::temp_dir().join(format!("ttpmap-cli-backend-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let cpu: Vec<_> = [FIXTURE, second]
+    std::fs::create_dir_all(&dir).unwrap();
+    let first = dir.join("first.txt");
+    std::fs::write(&first, SHORT).unwrap();
+    let first = first.to_str().unwrap();
+    let second = FIXTURE;
+    let out_dir = dir.join("out");
+    let cpu: Vec<_> = [first, second]
         .iter()
         .map(|f| detected(&ttpmap(&["classify", "--backend", "cpu", "--format", "json", f])))
         .collect();
     let out = ttpmap(&[
         "classify", "--backend", "wgpu", "--lose-gpu-after", "2", "--format", "json", "--out-dir",
-        dir.to_str().unwrap(), FIXTURE, second,
+        out_dir.to_str().unwrap(), first, second,
     ]);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{err}");
@@ -57,8 +64,8 @@ fn a_device_lost_part_way_falls_back_to_the_cpu_losing_nothing() {
         return;
     }
     assert!(err.contains("the GPU failed") && err.contains("the CPU finished the report"), "{err}");
-    for (name, want) in ["ta410", "trickbot"].iter().zip(&cpu) {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap()).unwrap();
+    for (name, want) in ["first", "ta410"].iter().zip(&cpu) {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join(format!("{name}.json"))).unwrap()).unwrap();
         assert_eq!(summary(&v), *want, "{name}");
     }
     let _ = std::fs::remove_dir_all(&dir);

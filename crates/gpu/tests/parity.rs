@@ -1,7 +1,6 @@
 //! The GPU encoder against the CPU one (`Classifier::pooled` / `head_probs`): a random small
-//! model with many padded batches, both embedding lookups, buffer reuse, bad input; and the
-//! shipped model (public/model) on real CTI sentences when it exists. Probabilities must agree
-//! within 0.01.
+//! model with many padded batches, both embedding lookups, buffer reuse, bad input.
+//! Probabilities must agree within 0.01. (The shipped model is compared in reports.rs.)
 //!
 //! Natively this runs on Vulkan; without a GPU, Mesa's lavapipe (mesa-vulkan-drivers) is used
 //! (its "XDG_RUNTIME_DIR is invalid" lines on stderr are harmless: no display is needed).
@@ -118,34 +117,6 @@ fn window_longer_than_the_position_table_is_an_error() {
     let Some(gpu) = gpu(&cfg, &tensors, GpuOptions::default()) else { return };
     let windows = vec![Window { sentence: 0, ids: vec![5; cfg.max_position_embeddings + 1] }];
     assert!(matches!(pollster::block_on(gpu.pooled(&windows, BATCH)), Err(GpuError::Input(_))));
-}
-
-const CTI_SENTENCES: &[&str] = &[
-    "The malware creates a scheduled task to run at logon.",
-    "The actor sent spearphishing emails with malicious Word attachments.",
-    "The attackers dumped credentials from LSASS memory using Mimikatz.",
-    "APT29 used PowerShell to download and execute a second-stage payload from a remote server.",
-    "The implant communicates with its command and control server over HTTPS, encrypting traffic with AES.",
-    "Files were compressed with RAR and exfiltrated to a cloud storage account.",
-    "The ransomware deletes volume shadow copies with vssadmin before encrypting files on network shares.",
-    "The company held its annual meeting in Lisbon last spring.",
-    "Persistence is achieved by adding a Run key under HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run.",
-    "The group performed network discovery with nltest and net group \"domain admins\" /domain.",
-];
-
-#[test]
-fn shipped_model_matches_the_cpu_on_cti_sentences() {
-    let Some((manifest, tensors, cpu)) = shipped_model() else { return };
-    let Some(gpu) = gpu(&manifest.encoder, &tensors, GpuOptions::default()) else { return };
-    let batch = BatchConfig::default();
-    let windows = cpu.windows(CTI_SENTENCES).unwrap();
-    let want = cpu.pooled(&windows, batch).unwrap();
-    // One GPU pass: software adapters (lavapipe in CI) are slow.
-    let got = pollster::block_on(gpu.pooled(&windows, batch)).unwrap();
-    let pooled_diff = max_abs_diff(&want, &got);
-    let prob_diff = max_abs_diff(&cpu.head_probs(&want).unwrap(), &cpu.head_probs(&got).unwrap());
-    eprintln!("shipped model: pooled max abs diff {pooled_diff:e}, probability max abs diff {prob_diff:e}");
-    assert!(prob_diff < 0.01, "probabilities differ by {prob_diff}");
 }
 
 #[test]

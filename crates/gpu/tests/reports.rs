@@ -17,7 +17,7 @@ use ttpmap_mapper::segment;
 use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, MappingBuilder};
 
 /// Sentences of the 5,000-word report that are mapped on the GPU.
-const LONG_REPORT_SENTENCES: usize = 24;
+const LONG_REPORT_SENTENCES: usize = 12;
 
 fn fixture(rel: &str) -> String {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
