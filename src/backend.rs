@@ -151,9 +151,9 @@ impl WorkerGpu {
     pub async fn apply(&self, cfg: &ttpmap_mapper::bert::BertConfig) -> Option<BackendStatus> {
         let cpu = |reason: Option<String>| BackendStatus { kind: BackendKind::Cpu, adapter: None, reason };
         if !self.choice.get().wants_gpu() {
-            if let Some(old) = self.encoder.borrow_mut().take() {
-                old.destroy();
-            }
+            // Dropped, not destroyed: a job still running on it finishes there, and its
+            // memory is freed when that job lets go of it.
+            self.encoder.borrow_mut().take();
             return Some(cpu(None));
         }
         let existing = self.encoder();
