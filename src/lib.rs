@@ -8,6 +8,7 @@
 //! Pure view logic ([`columns`], [`heat`], [`import`], [`svg`], [`protocol`]) is kept apart
 //! from the components and the browser glue so it runs in native tests.
 
+pub mod backend;
 pub mod client;
 pub mod columns;
 pub mod components;

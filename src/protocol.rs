@@ -9,6 +9,8 @@
 use serde::{Deserialize, Serialize};
 use ttpmap_mapper::ReportMapping;
 
+use crate::backend::{BackendChoice, BackendStatus};
+
 /// Identifies one mapping request; the page increments it for every Map press.
 pub type JobId = u64;
 
@@ -22,6 +24,13 @@ pub enum ToWorker {
     Map { job: JobId, text: String },
     /// Stop `job` after the chunk of sentences it is scoring.
     Cancel { job: JobId },
+    /// Run the model on the GPU (WebGPU) or the CPU; applies from the next job on.
+    /// `lose_gpu_after` (tests only) destroys the GPU device after that many batches.
+    SetBackend {
+        choice: BackendChoice,
+        #[serde(default)]
+        lose_gpu_after: Option<usize>,
+    },
 }
 
 /// Where a model file's bytes come from.
@@ -75,6 +84,9 @@ pub enum FromWorker {
     Cancelled { job: JobId },
     /// The job failed.
     Failed { job: JobId, message: String },
+    /// What the model runs on now (sent when the model is ready, when the choice changes,
+    /// and when the GPU fails and the CPU takes over).
+    Backend { status: BackendStatus },
 }
 
 impl ToWorker {

@@ -27,6 +27,7 @@ use ttpmap_mapper::model::{read_gguf_f32, ModelFile};
 use ttpmap_mapper::segment;
 use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, Manifest, MappingBuilder};
 
+use crate::backend::WorkerGpu;
 use crate::protocol::{FromWorker, JobId, ModelSource, ToWorker};
 
 /// The model's folder, relative to the worker script (which sits next to index.html).
@@ -84,6 +85,8 @@ struct Engine {
     pending: RefCell<Option<(JobId, String)>>,
     /// Whether the job loop is running.
     running: Cell<bool>,
+    /// The GPU encoder, when WebGPU is chosen and granted (see `crate::backend`).
+    gpu: WorkerGpu,
 }
 
 /// Starts the worker: listens for [`ToWorker`] messages. Called by the `worker` binary.
@@ -95,6 +98,7 @@ pub fn start() {
         current: Cell::new(None),
         pending: RefCell::new(None),
         running: Cell::new(false),
+        gpu: WorkerGpu::default(),
     });
     let handler = {
         let engine = engine.clone();
@@ -130,6 +134,21 @@ impl Engine {
     fn receive(self: Rc<Self>, msg: ToWorker) {
         match msg {
             ToWorker::LoadModel => self.ensure_model(),
+            ToWorker::SetBackend {
+                choice,
+                lose_gpu_after,
+            } => {
+                self.gpu.set_choice(choice, lose_gpu_after);
+                // Before the model is loaded, the choice applies when it is.
+                if let Some(classifier) = self.classifier() {
+                    let engine = self.clone();
+                    spawn_local(async move {
+                        if let Some(status) = engine.gpu.apply(&classifier.manifest.encoder).await {
+                            engine.post(&FromWorker::Backend { status });
+                        }
+                    });
+                }
+            }
             ToWorker::Map { job, text } => {
                 self.current.set(Some(job));
                 *self.pending.borrow_mut() = Some((job, text));
@@ -172,6 +191,10 @@ impl Engine {
             let started = engine.now();
             match engine.load_model().await {
                 Ok(classifier) => {
+                    // The GPU first (when chosen), so that the first job runs on it.
+                    if let Some(status) = engine.gpu.apply(&classifier.manifest.encoder).await {
+                        engine.post(&FromWorker::Backend { status });
+                    }
                     let m = &classifier.manifest;
                     engine.post(&FromWorker::ModelReady {
                         threshold: m.threshold,
@@ -219,6 +242,10 @@ impl Engine {
         let total = sentences.len();
         let threshold = classifier.manifest.threshold;
         let mut builder = MappingBuilder::new(classifier.labels(), AggregateConfig::default());
+        // The GPU while it works; on a GPU error the CPU scores that chunk again and the rest.
+        let gpu = self.gpu.encoder();
+        let mut scorer = ttpmap_gpu::Scorer::new(classifier, gpu.as_deref());
+        let mut fell_back = false;
         self.post(&FromWorker::MapProgress {
             job,
             done: 0,
@@ -240,7 +267,7 @@ impl Engine {
             let end = (at + size).min(total);
             let texts: Vec<&str> = sentences[at..end].iter().map(|s| s.text(text)).collect();
             let t0 = self.now();
-            let probs = match classifier.sentence_probs(&texts, BatchConfig::default()) {
+            let probs = match scorer.sentence_probs(&texts, BatchConfig::default()).await {
                 Ok(p) => p,
                 Err(e) => {
                     self.post(&FromWorker::Failed {
@@ -252,6 +279,12 @@ impl Engine {
             };
             for (s, p) in sentences[at..end].iter().zip(&probs) {
                 builder.add(s.start, s.end, p);
+            }
+            if let (false, Some(f)) = (fell_back, scorer.fallback()) {
+                fell_back = true;
+                web_sys::console::warn_1(&format!("ttpmap: GPU failed, continuing on the CPU: {}", f.error).into());
+                let status = self.gpu.fell_back(f);
+                self.post(&FromWorker::Backend { status });
             }
             size = chunk::next(size, end - at, self.now() - t0);
             at = end;
@@ -309,8 +342,12 @@ impl Engine {
         let tensors = read_gguf_f32(&gguf, &candle_core::Device::Cpu)
             .map_err(|e| format!("The model could not be loaded: {e}"))?;
         drop(gguf);
-        Classifier::from_tensors(manifest, &tensors, &tokenizer)
-            .map_err(|e| format!("The model could not be loaded: {e}"))
+        let classifier = Classifier::from_tensors(manifest, &tensors, &tokenizer)
+            .map_err(|e| format!("The model could not be loaded: {e}"))?;
+        // Shared with the classifier (candle tensors are reference-counted); the GPU
+        // encoder is built from them.
+        self.gpu.set_weights(tensors);
+        Ok(classifier)
     }
 
     /// One model file, verified: from the cache if it holds a good copy, else downloaded.

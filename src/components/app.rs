@@ -10,10 +10,12 @@ use ttpmap_attack::Matrix;
 use ttpmap_mapper::export::{report_layer, LayerOptions};
 use ttpmap_mapper::ReportMapping;
 
+use super::backend::BackendControl;
 use super::evidence::EvidencePanel;
 use super::heatmap::Heatmap;
 use super::report::ReportPanel;
 use super::toolbar::Toolbar;
+use crate::backend::{self, BackendChoice, BackendStatus};
 use crate::client::{ModelWorker, WorkerEvent};
 use crate::columns::{columns, Column};
 use crate::download::download;
@@ -146,6 +148,9 @@ pub struct AppState {
     /// Whether the session's saved form left the mapped text out (it equalled the report).
     saved_lean: StoredValue<bool>,
     worker: StoredValue<Option<ModelWorker>, LocalStorage>,
+    /// GPU or CPU, as the analyst chose (saved) and as the worker reports it.
+    pub backend_choice: RwSignal<BackendChoice>,
+    pub backend: RwSignal<Option<BackendStatus>>,
 }
 
 impl AppState {
@@ -208,6 +213,8 @@ impl AppState {
             next_job: StoredValue::new(0),
             saved_lean: StoredValue::new(saved_lean),
             worker: StoredValue::new_local(None),
+            backend_choice: RwSignal::new(backend::load_choice()),
+            backend: RwSignal::new(None),
         }
     }
 
@@ -307,6 +314,7 @@ impl AppState {
         let state = *self;
         match ModelWorker::spawn(move |ev| state.on_worker(ev)) {
             Ok(w) => {
+                w.send(&self.backend_message());
                 self.worker.set_value(Some(w));
                 true
             }
@@ -314,6 +322,25 @@ impl AppState {
                 self.fail(e);
                 false
             }
+        }
+    }
+
+    /// The analyst chose GPU, CPU or automatic: kept, and applied from the next job on.
+    pub fn set_backend_choice(&self, choice: BackendChoice) {
+        backend::save_choice(choice);
+        self.backend_choice.set(choice);
+        let msg = self.backend_message();
+        self.worker.with_value(|w| {
+            if let Some(w) = w {
+                w.send(&msg);
+            }
+        });
+    }
+
+    fn backend_message(&self) -> ToWorker {
+        ToWorker::SetBackend {
+            choice: self.backend_choice.get_untracked(),
+            lose_gpu_after: backend::debug_lose_gpu_after(),
         }
     }
 
@@ -338,6 +365,7 @@ impl AppState {
         let is_active = |job: JobId| active == Some(job);
         match msg {
             FromWorker::Started => {}
+            FromWorker::Backend { status } => self.backend.set(Some(status)),
             FromWorker::ModelProgress {
                 loaded,
                 total,
@@ -605,6 +633,7 @@ pub fn App() -> impl IntoView {
                 <p class="tagline">"Map threat-intelligence reports to MITRE ATT&CK techniques, privately: the text never leaves this browser."</p>
             </div>
             <span class="matrix-version" data-testid="matrix-version">{subtitle}</span>
+            <BackendControl />
         </header>
         <main class="layout" class:drawer-open=move || state.selected.with(Option::is_some)>
             <ReportPanel />

@@ -1,6 +1,7 @@
 //! The UI components. Each is small and reads the shared [`app::AppState`] from context.
 
 pub mod app;
+pub mod backend;
 pub mod evidence;
 pub mod heatmap;
 pub mod report;

@@ -6,6 +6,7 @@
 //! once at the end, so the CPU waits for the GPU once per call, not once per batch.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use candle_core::Tensor;
@@ -51,6 +52,8 @@ pub struct GpuEncoder {
     max_batch_tokens: usize,
     /// Activations and readback buffer, taken out for the duration of a call.
     workspace: Mutex<Option<(Workspace, wgpu::Buffer)>>,
+    /// Batches left before a simulated device loss (0: never); see `lose_device_after_batches`.
+    lose_after: AtomicUsize,
 }
 
 impl std::fmt::Debug for GpuEncoder {
@@ -94,7 +97,7 @@ impl GpuEncoder {
             })
             .await?;
         let host_words = (!word_on_gpu).then_some(host.word);
-        Ok(Self { cfg, gpu, pipelines, weights, host_words, max_batch_tokens, workspace: Mutex::new(None) })
+        Ok(Self { cfg, gpu, pipelines, weights, host_words, max_batch_tokens, workspace: Mutex::new(None), lose_after: AtomicUsize::new(0) })
     }
 
     pub fn config(&self) -> &BertConfig {
@@ -110,6 +113,25 @@ impl GpuEncoder {
     /// return [`GpuError::Lost`].
     pub fn destroy(&self) {
         self.gpu.destroy();
+    }
+
+    /// For tests of the callers' fallback: destroys the device (a real device loss, seen by
+    /// the same checks as a driver reset) once `batches` more batches have been submitted,
+    /// so that a report fails part-way through. 0 disarms it.
+    #[doc(hidden)]
+    pub fn lose_device_after_batches(&self, batches: usize) {
+        self.lose_after.store(batches, Ordering::SeqCst);
+    }
+
+    /// Counts one submitted batch against `lose_device_after_batches`.
+    fn count_batch(&self) {
+        let left = self.lose_after.load(Ordering::SeqCst);
+        if left > 0 {
+            self.lose_after.store(left - 1, Ordering::SeqCst);
+            if left == 1 {
+                self.destroy();
+            }
+        }
     }
 
     /// Whether the adapter is a software rasterizer (lavapipe natively, SwiftShader or any
@@ -160,7 +182,9 @@ impl GpuEncoder {
                 let (ws, readback) = self.prepare(taken, tokens, rows, readback_bytes);
                 let mut row = 0;
                 for b in &batches {
+                    self.gpu.check()?;
                     self.encode(&ws, &readback, b, row);
+                    self.count_batch();
                     row += b.windows.len();
                 }
                 Ok((ws, readback))

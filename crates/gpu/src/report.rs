@@ -1,9 +1,13 @@
 //! The classifier's sentence scoring and report mapping with the GPU encoder in place of the
 //! CPU one: the GPU computes the pooled vectors, the classifier's head and the mapping core
 //! do the rest exactly as on the CPU (`Classifier::sentence_probs`, `ttpmap_mapper::map_report`).
+//!
+//! [`Scorer`] is what the CLI and the browser worker use: the GPU while it works, the CPU
+//! from its first error on, re-scoring the failed sentences so that a report never loses
+//! a sentence to a GPU failure.
 
 use ttpmap_mapper::segment;
-use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, MappingBuilder, ReportMapping};
+use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, MappingBuilder, ModelError, ReportMapping};
 
 use crate::{GpuEncoder, GpuError};
 
@@ -27,6 +31,7 @@ pub async fn sentence_probs<S: AsRef<str>>(
 
 /// `ttpmap_mapper::map_report` with the encoder on the GPU: segments the report, scores every
 /// sentence, aggregates per technique; `progress(done, total)` after each chunk of sentences.
+/// Fails on the first GPU error; [`map_report_with_fallback`] finishes on the CPU instead.
 pub async fn map_report(
     gpu: &GpuEncoder,
     classifier: &Classifier,
@@ -47,4 +52,98 @@ pub async fn map_report(
         progress(builder.sentences(), total);
     }
     Ok(builder.snapshot(classifier.manifest.threshold))
+}
+
+/// Which encoder a [`Scorer`] uses now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The wgpu encoder (WebGPU in the browser, Vulkan natively).
+    Gpu,
+    /// candle on the CPU.
+    Cpu,
+}
+
+/// The GPU failure that made a [`Scorer`] switch to the CPU.
+#[derive(Debug)]
+pub struct Fallback {
+    /// Sentences the scorer had scored (on the GPU) before the failure; the sentences of
+    /// the failed call were scored again on the CPU.
+    pub after_sentences: usize,
+    pub error: GpuError,
+}
+
+/// Scores sentences on the GPU while it works, and on the CPU from its first error on
+/// (device loss, validation, out of memory, anything): the failed call is scored again on
+/// the CPU, so callers get every sentence's probabilities either way. Once it has fallen
+/// back it never returns to the GPU (a lost device stays lost).
+pub struct Scorer<'a> {
+    classifier: &'a Classifier,
+    gpu: Option<&'a GpuEncoder>,
+    scored: usize,
+    fallback: Option<Fallback>,
+}
+
+impl<'a> Scorer<'a> {
+    /// A scorer on `gpu`, or on the CPU when it is `None`.
+    pub fn new(classifier: &'a Classifier, gpu: Option<&'a GpuEncoder>) -> Self {
+        Self { classifier, gpu, scored: 0, fallback: None }
+    }
+
+    pub fn backend(&self) -> Backend {
+        if self.gpu.is_some() {
+            Backend::Gpu
+        } else {
+            Backend::Cpu
+        }
+    }
+
+    /// The GPU failure that made it switch to the CPU, if one did.
+    pub fn fallback(&self) -> Option<&Fallback> {
+        self.fallback.as_ref()
+    }
+
+    /// Like `Classifier::sentence_probs`. An error is the CPU's own (the tokenizer or
+    /// the candle encoder failed), never the GPU's.
+    pub async fn sentence_probs<S: AsRef<str>>(&mut self, sentences: &[S], batch: BatchConfig) -> Result<Vec<Vec<f32>>, ModelError> {
+        if let Some(gpu) = self.gpu {
+            match sentence_probs(gpu, self.classifier, sentences, batch).await {
+                Ok(p) => {
+                    self.scored += sentences.len();
+                    return Ok(p);
+                }
+                Err(error) => {
+                    self.gpu = None;
+                    self.fallback = Some(Fallback { after_sentences: self.scored, error });
+                }
+            }
+        }
+        let p = self.classifier.sentence_probs(sentences, batch)?;
+        self.scored += sentences.len();
+        Ok(p)
+    }
+}
+
+/// `ttpmap_mapper::map_report` on `gpu` when given, finishing on the CPU if the GPU fails
+/// part-way (the returned [`Fallback`] says when and why). The mapping is complete either way.
+pub async fn map_report_with_fallback(
+    gpu: Option<&GpuEncoder>,
+    classifier: &Classifier,
+    text: &str,
+    agg: AggregateConfig,
+    batch: BatchConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(ReportMapping, Option<Fallback>), ModelError> {
+    let sentences = segment::sentences(text);
+    let mut builder = MappingBuilder::new(classifier.labels(), agg);
+    let mut scorer = Scorer::new(classifier, gpu);
+    let total = sentences.len();
+    for chunk in sentences.chunks(256) {
+        let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
+        let probs = scorer.sentence_probs(&texts, batch).await?;
+        for (s, p) in chunk.iter().zip(&probs) {
+            builder.add(s.start, s.end, p);
+        }
+        progress(builder.sentences(), total);
+    }
+    Ok((builder.snapshot(classifier.manifest.threshold), scorer.fallback))
 }

@@ -13,9 +13,9 @@ use ttpmap_attack::Matrix;
 use ttpmap_mapper::export::{report_layer, LayerOptions};
 use ttpmap_mapper::input::{extract_text, InputKind};
 use ttpmap_mapper::similarity::SimilarityConfig;
-use ttpmap_mapper::{Classifier, ReportMapping};
+use ttpmap_mapper::{AggregateConfig, BatchConfig, ReportMapping};
 
-use super::model::{self, ModelArgs};
+use super::model::{Engine, ModelArgs};
 use crate::engine::{Target, TargetOptions};
 use crate::matrix_source::{MatrixSource, DEFAULT_MATRICES_DIR};
 
@@ -81,9 +81,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if args.files.len() > 1 && args.out_dir.is_none() && args.format != Format::Table {
         bail!("several files need --out-dir DIR (one output file per input), or --format table");
     }
-    let classifier = model::load(&args.model.dir)?;
+    let mut engine = Engine::load(&args.model)?;
     let target = Target::load(
-        &classifier,
+        &engine.classifier,
         &TargetOptions {
             source: &args.matrix,
             matrices_dir: &args.matrices,
@@ -98,7 +98,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     let mut failed = 0;
     for file in &args.files {
-        if let Err(e) = classify_one(args, &classifier, &target, &config, file) {
+        if let Err(e) = classify_one(args, &mut engine, &target, &config, file) {
             eprintln!("error: {}: {e:#}", file.display());
             failed += 1;
         }
@@ -106,14 +106,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn classify_one(args: &Args, classifier: &Classifier, target: &Target, config: &SimilarityConfig, file: &Path) -> Result<()> {
+fn classify_one(args: &Args, engine: &mut Engine, target: &Target, config: &SimilarityConfig, file: &Path) -> Result<()> {
     let matrix = &target.matrix;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file.file_name().map(|n| n.to_string_lossy().to_string());
     let kind = InputKind::detect(name.as_deref(), &bytes);
     let text = extract_text(&bytes, kind)?;
     drop(bytes);
-    let threshold = args.threshold.unwrap_or(target.threshold(classifier, config));
+    let threshold = args.threshold.unwrap_or(target.threshold(&engine.classifier, config));
     let label = name.clone().unwrap_or_default();
     let show = std::io::stderr().is_terminal() || text.len() > 200_000;
     let mut progress = |done: usize, total: usize| {
@@ -124,7 +124,13 @@ fn classify_one(args: &Args, classifier: &Classifier, target: &Target, config: &
             }
         }
     };
-    let mapping = target.map(classifier, config, &text, &mut progress)?;
+    // The trained classifier runs on the chosen backend (GPU with CPU fallback); the
+    // similarity mapping runs on the CPU.
+    let mapping = if target.vectors.is_none() {
+        engine.map_report(&text, AggregateConfig::default(), BatchConfig::default(), &mut progress)?
+    } else {
+        target.map(&engine.classifier, config, &text, &mut progress)?
+    };
     let title = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
     let out = render(args, matrix, &mapping, &text, &title, threshold)?;
     match &args.out_dir {

@@ -13,13 +13,13 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use ttpmap_mapper::similarity::{keep_best, map_report_similarity, Pooling, ScoreMap, SimilarityConfig, SimilarityMapper};
-use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig};
+use ttpmap_mapper::{AggregateConfig, BatchConfig};
 use ttpmap_train::data::{read_tram_dir, Report};
 use ttpmap_train::metrics::{evaluate, predicted, Counts, Evaluation};
 
 use crate::engine::read_vectors;
 
-use super::model::{self, ModelArgs};
+use super::model::{Engine, ModelArgs};
 use crate::matrix_source::{Builtin, MatrixSource, DEFAULT_MATRICES_DIR};
 
 /// Evaluate the model on TRAM-format annotated reports.
@@ -83,9 +83,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if args.calibrate && args.similarity.is_none() {
         bail!("--calibrate calibrates the similarity mapping: give --similarity FILE too");
     }
-    let classifier = model::load(&args.model.dir)?;
+    let mut engine = Engine::load(&args.model)?;
     let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&args.matrices)?;
-    let manifest = serde_json::to_value(&classifier.manifest)?;
+    let manifest = serde_json::to_value(&engine.classifier.manifest)?;
     let remap: BTreeMap<String, String> = serde_json::from_value(manifest["training"]["remap"].clone()).unwrap_or_default();
     let seen: BTreeSet<String> = names(&manifest, "train").union(&names(&manifest, "calibration")).cloned().collect();
     let reports = read_tram_dir(&args.reports, &matrix, &remap)?;
@@ -103,24 +103,24 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         bail!("no reports to evaluate in {}", args.reports.display());
     }
     let vectors = match &args.similarity {
-        Some(path) => Some(read_vectors(path, &classifier, &matrix)?),
+        Some(path) => Some(read_vectors(path, &engine.classifier, &matrix)?),
         None => None,
     };
     let calibrated = vectors.as_ref().map(SimilarityConfig::for_vectors).unwrap_or_default();
     let pooling = args.pooling.map(Pooling::from).unwrap_or(calibrated.pooling);
     let config = SimilarityConfig { pooling, use_links: false, ..calibrated };
     if let (Some(v), true) = (&vectors, args.calibrate) {
-        calibrate(&SimilarityMapper::new(&classifier, v, &matrix, config), &reports)?;
+        calibrate(&SimilarityMapper::new(&engine.classifier, v, &matrix, config), &reports)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let threshold = args.threshold.unwrap_or(if vectors.is_some() { config.threshold } else { classifier.manifest.threshold });
+    let threshold = args.threshold.unwrap_or(if vectors.is_some() { config.threshold } else { engine.classifier.manifest.threshold });
     let mut pairs = Vec::new();
     for (i, r) in reports.iter().enumerate() {
         eprint!("\rmapping report {}/{}", i + 1, reports.len());
         let m = match &vectors {
-            None => map_report(&classifier, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?,
+            None => engine.map_report(&r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?,
             Some(v) => {
-                let mapper = SimilarityMapper::new(&classifier, v, &matrix, config);
+                let mapper = SimilarityMapper::new(&engine.classifier, v, &matrix, config);
                 map_report_similarity(&mapper, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?
             }
         };

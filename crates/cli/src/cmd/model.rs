@@ -1,9 +1,14 @@
-//! Loading the shipped model (public/model) for the commands that classify.
+//! Loading the shipped model (public/model) for the commands that classify, and the
+//! encoder it runs on (`--backend`): the CPU, or the GPU through wgpu with a fallback.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use ttpmap_mapper::{Classifier, Manifest};
+use candle_core::Tensor;
+use ttpmap_gpu::GpuEncoder;
+use ttpmap_mapper::model::read_gguf_f32;
+use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, Manifest, ReportMapping};
 
 /// Where the shipped model lives, relative to the repository root.
 pub const DEFAULT_MODEL_DIR: &str = "public/model";
@@ -14,6 +19,26 @@ pub struct ModelArgs {
     /// Folder holding manifest.json, model.gguf and tokenizer.json.
     #[arg(long = "model", id = "model", value_name = "DIR", default_value = DEFAULT_MODEL_DIR)]
     pub dir: PathBuf,
+    /// Which encoder runs the model: `auto` (a hardware GPU through wgpu when there is one,
+    /// else the CPU), `cpu`, or `wgpu` (any adapter, software ones such as lavapipe included).
+    /// If the GPU fails, the CPU finishes the report.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
+    /// For tests of the fallback: destroy the GPU device after this many batches.
+    #[arg(long, hide = true, value_name = "BATCHES")]
+    pub lose_gpu_after: Option<usize>,
+}
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// A hardware GPU when wgpu finds one; the CPU otherwise (software adapters are far
+    /// slower than candle on the same CPU).
+    Auto,
+    /// candle on the CPU.
+    Cpu,
+    /// The wgpu encoder on whatever adapter wgpu offers (Vulkan natively).
+    Wgpu,
 }
 
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
@@ -21,10 +46,99 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
     std::fs::read(&p).with_context(|| format!("cannot read {} (run from the repository root, or pass --model DIR)", p.display()))
 }
 
-/// Reads and verifies the model in `dir`.
-pub fn load(dir: &Path) -> Result<Classifier> {
+/// Reads and verifies the model in `dir`: the classifier and its f32 tensors (which the
+/// GPU encoder uploads).
+fn load_tensors(dir: &Path) -> Result<(Classifier, HashMap<String, Tensor>)> {
     let manifest = Manifest::from_json(&String::from_utf8_lossy(&read(dir, "manifest.json")?))?;
     let gguf = read(dir, "model.gguf")?;
     let tok = read(dir, "tokenizer.json")?;
-    Classifier::load(manifest, &gguf, &tok).with_context(|| format!("cannot load the model in {}", dir.display()))
+    let context = || format!("cannot load the model in {}", dir.display());
+    manifest.verify("model.gguf", &gguf).with_context(context)?;
+    manifest.verify("tokenizer.json", &tok).with_context(context)?;
+    let tensors = read_gguf_f32(&gguf, &candle_core::Device::Cpu).with_context(context)?;
+    let classifier = Classifier::from_tensors(manifest, &tensors, &tok).with_context(context)?;
+    Ok((classifier, tensors))
+}
+
+/// Reads and verifies the model in `dir`, for CPU-only work (`ttpmap vectors`).
+pub fn load(dir: &Path) -> Result<Classifier> {
+    Ok(load_tensors(dir)?.0)
+}
+
+/// The model and the encoder that runs it. After a GPU failure the GPU is dropped and
+/// every later report runs on the CPU.
+pub struct Engine {
+    pub classifier: Classifier,
+    gpu: Option<GpuEncoder>,
+}
+
+impl Engine {
+    /// Loads the model and, unless `--backend cpu`, the GPU encoder; says on stderr which
+    /// encoder runs and why.
+    pub fn load(args: &ModelArgs) -> Result<Self> {
+        let (classifier, tensors) = load_tensors(&args.dir)?;
+        let gpu = match args.backend {
+            Backend::Cpu => None,
+            Backend::Auto | Backend::Wgpu => {
+                match pollster::block_on(GpuEncoder::new(classifier.manifest.encoder.clone(), &tensors)) {
+                    Ok(gpu) if args.backend == Backend::Auto && gpu.is_software() => {
+                        eprintln!("backend: cpu (the only GPU adapter, {}, is a software one; --backend wgpu uses it)", gpu.adapter_name());
+                        None
+                    }
+                    Ok(gpu) => {
+                        eprintln!("backend: wgpu on {}", gpu.adapter_name());
+                        Some(gpu)
+                    }
+                    Err(e) if args.backend == Backend::Wgpu => {
+                        eprintln!("warning: the GPU encoder is unavailable ({e}); using the CPU");
+                        None
+                    }
+                    Err(e) => {
+                        eprintln!("backend: cpu ({e})");
+                        None
+                    }
+                }
+            }
+        };
+        if let (Some(gpu), Some(n)) = (&gpu, args.lose_gpu_after) {
+            gpu.lose_device_after_batches(n);
+        }
+        Ok(Self { classifier, gpu })
+    }
+
+    /// "wgpu" or "cpu": what will run the next report.
+    pub fn backend_name(&self) -> &'static str {
+        if self.gpu.is_some() {
+            "wgpu"
+        } else {
+            "cpu"
+        }
+    }
+
+    /// Maps one report text on the GPU, or on the CPU when there is none or it fails
+    /// part-way (then the CPU finishes the report and maps every later one).
+    pub fn map_report(
+        &mut self,
+        text: &str,
+        agg: AggregateConfig,
+        batch: BatchConfig,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ReportMapping> {
+        let (mapping, fallback) = pollster::block_on(ttpmap_gpu::map_report_with_fallback(
+            self.gpu.as_ref(),
+            &self.classifier,
+            text,
+            agg,
+            batch,
+            progress,
+        ))?;
+        if let Some(f) = fallback {
+            eprintln!(
+                "warning: the GPU failed after {} sentences ({}); the CPU finished the report and maps the rest",
+                f.after_sentences, f.error
+            );
+            self.gpu = None;
+        }
+        Ok(mapping)
+    }
 }
