@@ -43,7 +43,7 @@ pub async fn map_report(
     let sentences = segment::sentences(text);
     let mut builder = MappingBuilder::new(classifier.labels(), agg);
     let total = sentences.len();
-    for chunk in sentences.chunks(256) {
+    for chunk in sentences.chunks(ttpmap_mapper::CHUNK_SENTENCES) {
         let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
         let probs = sentence_probs(gpu, classifier, &texts, batch).await?;
         for (s, p) in chunk.iter().zip(&probs) {
@@ -137,7 +137,7 @@ pub async fn map_report_with_fallback(
     let mut builder = MappingBuilder::new(classifier.labels(), agg);
     let mut scorer = Scorer::new(classifier, gpu);
     let total = sentences.len();
-    for chunk in sentences.chunks(256) {
+    for chunk in sentences.chunks(ttpmap_mapper::CHUNK_SENTENCES) {
         let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
         let probs = scorer.sentence_probs(&texts, batch).await?;
         for (s, p) in chunk.iter().zip(&probs) {

@@ -16,6 +16,9 @@ pub mod tokenize;
 pub use mapping::{AggregateConfig, Evidence, MappingBuilder, ReportMapping, TechniqueMapping};
 pub use model::{BatchConfig, Classifier, Label, Manifest, ModelError};
 
+/// Sentences scored per call: bounds memory for huge inputs and gives regular progress.
+pub const CHUNK_SENTENCES: usize = 256;
+
 /// Maps report text: segments it, scores every sentence, aggregates per technique.
 /// `progress(done, total)` is called after each chunk of sentences.
 pub fn map_report(
@@ -25,17 +28,32 @@ pub fn map_report(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ReportMapping, ModelError> {
+    map_sentences(text, classifier.labels(), classifier.manifest.threshold, agg, progress, &mut |texts| {
+        classifier.sentence_probs(texts, batch)
+    })
+}
+
+/// The loop every sync mapping shares: segments `text`, scores the sentences chunk by
+/// chunk with `score` (one row of per-label scores per sentence), and aggregates them
+/// over `labels` into a `ReportMapping` detected at `threshold`.
+pub fn map_sentences(
+    text: &str,
+    labels: &[Label],
+    threshold: f32,
+    agg: AggregateConfig,
+    progress: &mut dyn FnMut(usize, usize),
+    score: &mut dyn FnMut(&[&str]) -> Result<Vec<Vec<f32>>, ModelError>,
+) -> Result<ReportMapping, ModelError> {
     let sentences = segment::sentences(text);
-    let mut builder = MappingBuilder::new(classifier.labels(), agg);
+    let mut builder = MappingBuilder::new(labels, agg);
     let total = sentences.len();
-    // Chunks bound memory for huge inputs and give the caller regular progress.
-    for chunk in sentences.chunks(256) {
+    for chunk in sentences.chunks(CHUNK_SENTENCES) {
         let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
-        let probs = classifier.sentence_probs(&texts, batch)?;
-        for (s, p) in chunk.iter().zip(&probs) {
+        let scores = score(&texts)?;
+        for (s, p) in chunk.iter().zip(&scores) {
             builder.add(s.start, s.end, p);
         }
         progress(builder.sentences(), total);
     }
-    Ok(builder.snapshot(classifier.manifest.threshold))
+    Ok(builder.snapshot(threshold))
 }

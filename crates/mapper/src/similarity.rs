@@ -8,7 +8,7 @@
 //!   shipped encoder's mean-pooled vector, L2-normalised ([`compute_vectors`]).
 //! - A sentence's cosine for a technique pools its cosines with the prototypes
 //!   ([`Pooling`]); a logistic [`ScoreMap`] turns it into a 0..1 score, and the report-level
-//!   result goes through the same [`MappingBuilder`] as the classifier's probabilities, so
+//!   result goes through the same [`crate::MappingBuilder`] as the classifier's probabilities, so
 //!   the heatmap, threshold, evidence and exports work unchanged.
 //! - Where a technique links to Enterprise techniques (TMFK's `x_mitre_ids`), the trained
 //!   classifier's probability for a linked technique (or one of its sub-techniques) is
@@ -23,7 +23,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use ttpmap_attack::{clean_stix_text, Examples, Matrix, Technique};
 
-use crate::mapping::{AggregateConfig, MappingBuilder, ReportMapping};
+use crate::mapping::{AggregateConfig, ReportMapping};
 use crate::model::{BatchConfig, Classifier, Label, ModelError};
 use crate::segment;
 
@@ -541,18 +541,9 @@ pub fn map_report_similarity(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ReportMapping, ModelError> {
-    let sentences = segment::sentences(text);
-    let mut builder = MappingBuilder::new(mapper.labels(), agg);
-    let total = sentences.len();
-    for chunk in sentences.chunks(256) {
-        let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
-        let scores = mapper.sentence_scores(&texts, batch)?;
-        for (s, p) in chunk.iter().zip(&scores) {
-            builder.add(s.start, s.end, p);
-        }
-        progress(builder.sentences(), total);
-    }
-    Ok(builder.snapshot(mapper.config.threshold))
+    crate::map_sentences(text, mapper.labels(), mapper.config.threshold, agg, progress, &mut |texts| {
+        mapper.sentence_scores(texts, batch)
+    })
 }
 
 #[cfg(test)]
