@@ -202,9 +202,6 @@ impl Classifier {
     /// no window, so no encoder work, and score 0 for every label.
     pub fn windows<S: AsRef<str>>(&self, sentences: &[S]) -> Result<Vec<Window>, ModelError> {
         let keep: Vec<usize> = (0..sentences.len()).filter(|&i| crate::segment::has_words(sentences[i].as_ref())).collect();
-        if keep.len() == sentences.len() {
-            return Ok(self.tokenizer.windows(sentences, self.manifest.window.into())?);
-        }
         let texts: Vec<&str> = keep.iter().map(|&i| sentences[i].as_ref()).collect();
         let mut windows = self.tokenizer.windows(&texts, self.manifest.window.into())?;
         for w in &mut windows {
