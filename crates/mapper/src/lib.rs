@@ -13,7 +13,7 @@ pub mod segment;
 pub mod tokenize;
 
 pub use mapping::{AggregateConfig, Evidence, MappingBuilder, ReportMapping, TechniqueMapping};
-pub use model::{BatchConfig, Classifier, Label, Manifest, ModelError};
+pub use model::{BatchConfig, Classifier, Label, Manifest, ModelError, WeightFormat};
 
 /// Maps report text: segments it, scores every sentence, aggregates per technique.
 /// `progress(done, total)` is called after each chunk of sentences.

@@ -40,7 +40,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let words = text.split_whitespace().count();
 
     let t = Instant::now();
-    let classifier = model::load(&args.model.dir)?;
+    let classifier = model::load_as(&args.model.dir, args.model.weights)?;
     let load_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -69,7 +69,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     first.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     println!("report: {} ({words} words, {} sentences, {} windows, {tokens} tokens)", args.report.display(), sents.len(), windows.len());
-    println!("model load (read, verify sha256, dequantize): {load_s:.2} s");
+    println!("model load (read, verify sha256, {:?} weights): {load_s:.2} s", args.model.weights);
     println!("segmentation: {segment_ms:.1} ms");
     println!("mapping: best {:.2} s, median {median:.2} s over {} runs; first result after {:.2} s", times[0], times.len(), first[first.len() / 2]);
     println!("throughput: {:.0} sentences/s, {:.0} tokens/s (median run)", sents.len() as f64 / median, tokens as f64 / median);

@@ -62,7 +62,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if args.files.len() > 1 && args.out_dir.is_none() && args.format != Format::Table {
         bail!("several files need --out-dir DIR (one output file per input), or --format table");
     }
-    let classifier = model::load(&args.model.dir)?;
+    let classifier = model::load_as(&args.model.dir, args.model.weights)?;
     let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&args.matrices)?;
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -40,7 +40,7 @@ fn names(v: &serde_json::Value, part: &str) -> BTreeSet<String> {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let classifier = model::load(&args.model.dir)?;
+    let classifier = model::load_as(&args.model.dir, args.model.weights)?;
     let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&args.matrices)?;
     let manifest = serde_json::to_value(&classifier.manifest)?;
     let remap: BTreeMap<String, String> = serde_json::from_value(manifest["training"]["remap"].clone()).unwrap_or_default();
