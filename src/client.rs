@@ -1,34 +1,285 @@
-//! The page's handle on the inference worker: starts it, sends [`ToWorker`] messages and
-//! hands each [`FromWorker`] answer (or the worker's death) to a callback.
+//! The page's handle on the inference workers: starts them, sends [`ToWorker`] messages and
+//! hands each [`FromWorker`] answer (or a worker's death) to a callback, as if one worker
+//! answered.
 //!
-//! The worker is started on the first Map, not at page load: a visitor who only reads a
+//! Where the machine has the cores (and the memory), several workers share a report
+//! ([`plan_workers`]): each gets the text and its [`Shard`], maps the sentences dealt to
+//! it, and the page merges their progress and mappings ([`crate::shard::Gather`]), so
+//! the heatmap fills in from all of them as they go, Cancel stops all, and the result is
+//! the one a single worker gives. Each worker holds its own copy of the model (wasm has
+//! no shared memory without cross-origin isolation). The first worker loads the model
+//! (downloading it on a first visit); the others start once it is ready, so they read it
+//! from the Cache API: one download only.
+//!
+//! The workers start on the first Map, not at page load: a visitor who only reads a
 //! saved mapping or opens a layer never downloads the model code.
 //!
 //! A worker drops messages that arrive before its wasm has set its message handler, so
-//! messages are queued here until the worker says [`FromWorker::Started`].
+//! messages are queued here until it says [`FromWorker::Started`].
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
-use crate::protocol::{FromWorker, ToWorker};
+use crate::backend::{BackendChoice, BackendKind};
+use crate::protocol::{query_param, FromWorker, JobId, Shard, ToWorker};
+use crate::shard::{End, Gather, Outcome};
 
 /// public/worker-boot.js, which loads trunk's `worker.js` and `worker_bg.wasm` (worker
 /// builds are not hashed). Relative: the site may live under any path.
 const WORKER_URL: &str = "worker-boot.js";
 
-/// What the worker said, or that it died.
+/// Most workers sharing a report.
+pub const MAX_WORKERS: usize = 4;
+
+/// How many workers share a report: one per core (`navigator.hardwareConcurrency`), at
+/// most one per 512 MB of device memory (`navigator.deviceMemory`, in GB, where the
+/// browser tells it; each worker holds its own model, about 200 MB with f32 weights),
+/// at most [`MAX_WORKERS`], at least one.
+pub fn plan_workers(cores: usize, device_memory_gb: Option<f64>) -> usize {
+    let by_memory = device_memory_gb
+        .filter(|gb| gb.is_finite() && *gb > 0.0)
+        .map_or(usize::MAX, |gb| (gb * 2.0).floor() as usize);
+    cores.min(by_memory).clamp(1, MAX_WORKERS)
+}
+
+/// The worker count for this page: `?workers=N` in the page's URL (for benchmarks and
+/// tests), else [`plan_workers`] from what the browser says about the machine.
+fn worker_count(search: &str) -> usize {
+    if let Some(n) = query_param(search, "workers").and_then(|n| n.parse::<usize>().ok()) {
+        return n.clamp(1, MAX_WORKERS);
+    }
+    let Some(window) = web_sys::window() else {
+        return 1;
+    };
+    let navigator = window.navigator();
+    let cores = navigator.hardware_concurrency();
+    let cores = if cores.is_finite() && cores >= 1.0 {
+        cores as usize
+    } else {
+        1
+    };
+    let memory = js_sys::Reflect::get(&navigator, &"deviceMemory".into())
+        .ok()
+        .and_then(|m| m.as_f64());
+    plan_workers(cores, memory)
+}
+
+/// The workers' script URL, passing on the page's `?weights=` (f32 or q8) if given.
+fn worker_url(search: &str) -> String {
+    match query_param(search, "weights") {
+        Some(w) if w.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            format!("{WORKER_URL}?weights={w}")
+        }
+        _ => WORKER_URL.to_string(),
+    }
+}
+
+/// What the workers said, or that one died.
 pub enum WorkerEvent {
     Message(FromWorker),
-    /// The worker script failed to load or threw; it must be started again.
+    /// A worker script failed to load or threw; the workers must be started again.
     Crashed(String),
 }
 
-/// A running inference worker. Dropping it terminates the worker.
+/// The running inference workers. Dropping it terminates them.
 pub struct ModelWorker {
+    inner: Rc<RefCell<Pool>>,
+}
+
+struct Pool {
+    count: usize,
+    url: String,
+    /// Slot `i` holds worker `i` once started; only the first starts at once.
+    workers: Vec<Option<OneWorker>>,
+    /// The latest message for each worker not started yet.
+    waiting: Vec<Option<ToWorker>>,
+    /// The job whose answers are being gathered.
+    gather: Option<(JobId, Gather)>,
+    /// Whether the first worker runs the model on the GPU (WebGPU): then it maps whole
+    /// reports alone, since CPU workers beside it would only slow the GPU's host side.
+    /// The other workers always run on the CPU (one GPU device per page is enough).
+    gpu: bool,
+    on_event: Rc<dyn Fn(WorkerEvent)>,
+    weak: Weak<RefCell<Pool>>,
+}
+
+impl ModelWorker {
+    /// Starts the (first) worker; `on_event` receives everything the workers say.
+    pub fn spawn(on_event: impl Fn(WorkerEvent) + 'static) -> Result<Self, String> {
+        let search = web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .unwrap_or_default();
+        let count = worker_count(&search);
+        let inner = Rc::new_cyclic(|weak| {
+            RefCell::new(Pool {
+                count,
+                url: worker_url(&search),
+                workers: (0..count).map(|_| None).collect(),
+                waiting: vec![None; count],
+                gather: None,
+                gpu: false,
+                on_event: Rc::new(on_event),
+                weak: weak.clone(),
+            })
+        });
+        inner.borrow_mut().start(0)?;
+        Ok(ModelWorker { inner })
+    }
+
+    /// Sends `msg` to every worker (a Map with each its shard), now or once started.
+    pub fn send(&self, msg: &ToWorker) {
+        let answer = self.inner.borrow_mut().send(msg);
+        if let Some(answer) = answer {
+            // Answered later, as a worker would: the page is inside its own handler now.
+            let on_event = self.inner.borrow().on_event.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                on_event(WorkerEvent::Message(answer));
+            });
+        }
+    }
+
+    /// How many workers share a report.
+    pub fn count(&self) -> usize {
+        self.inner.borrow().count
+    }
+}
+
+impl Pool {
+    fn start(&mut self, i: usize) -> Result<(), String> {
+        let weak = self.weak.clone();
+        let worker = OneWorker::spawn(&self.url, move |ev| {
+            if let Some(pool) = weak.upgrade() {
+                let out = pool.borrow_mut().receive(i, ev);
+                // Borrow released: the page may send (or drop the pool) from its handler.
+                let on_event = pool.borrow().on_event.clone();
+                for ev in out {
+                    on_event(ev);
+                }
+            }
+        })?;
+        if i > 0 {
+            worker.send(&ToWorker::SetBackend {
+                choice: BackendChoice::Cpu,
+                lose_gpu_after: None,
+            });
+        }
+        if let Some(msg) = self.waiting[i].take() {
+            worker.send(&msg);
+        }
+        self.workers[i] = Some(worker);
+        Ok(())
+    }
+
+    /// Sends `msg`; returns the answer to the page when sending it ended the job (a
+    /// Cancel that only workers not started yet had to hear).
+    fn send(&mut self, msg: &ToWorker) -> Option<FromWorker> {
+        let mut answer = None;
+        let per_worker: Vec<ToWorker> = match msg {
+            ToWorker::Map { job, text, .. } => {
+                let count = if self.gpu { 1 } else { self.count };
+                self.gather = Some((*job, Gather::new(count)));
+                (0..count)
+                    .map(|index| ToWorker::Map {
+                        job: *job,
+                        text: text.clone(),
+                        shard: Shard { index, count },
+                    })
+                    .collect()
+            }
+            // The analyst's choice is the first worker's; the others stay on the CPU.
+            ToWorker::SetBackend { .. } => vec![msg.clone()],
+            other => vec![other.clone(); self.count],
+        };
+        for (i, msg) in per_worker.into_iter().enumerate() {
+            match (&self.workers[i], &msg) {
+                (Some(w), _) => w.send(&msg),
+                // A worker not started yet never runs the cancelled job: it has ended.
+                (None, ToWorker::Cancel { job }) => {
+                    let waits_for_it = matches!(self.waiting[i], Some(ToWorker::Map { job: j, .. }) if j == *job);
+                    if waits_for_it {
+                        self.waiting[i] = None;
+                        if let Some((j, g)) = &mut self.gather {
+                            if j == job {
+                                answer = outcome(*job, g.end(i, End::Cancelled)).or(answer);
+                            }
+                        }
+                    }
+                }
+                (None, _) => self.waiting[i] = Some(msg),
+            }
+        }
+        answer
+    }
+
+    /// Worker `i` said `ev`: what the page is told.
+    fn receive(&mut self, i: usize, ev: WorkerEvent) -> Vec<WorkerEvent> {
+        let msg = match ev {
+            WorkerEvent::Message(msg) => msg,
+            crashed => return vec![crashed],
+        };
+        let forward = match msg {
+            // Only the first worker loads the model from the network; the others' loads
+            // (from the cache) would make the progress bar jump.
+            FromWorker::ModelProgress { .. } | FromWorker::ModelVerifying if i > 0 => None,
+            // The page shows what the first worker runs on (the others run on the CPU).
+            FromWorker::Backend { .. } if i > 0 => None,
+            FromWorker::Backend { status } => {
+                self.gpu = status.kind == BackendKind::Webgpu;
+                Some(FromWorker::Backend { status })
+            }
+            FromWorker::ModelReady { .. } if i == 0 => {
+                // The model is cached now: start the others.
+                for k in 1..self.count {
+                    if self.workers[k].is_none() {
+                        if let Err(e) = self.start(k) {
+                            return vec![WorkerEvent::Crashed(e)];
+                        }
+                    }
+                }
+                Some(msg)
+            }
+            FromWorker::MapProgress { job, done, total } => match &mut self.gather {
+                Some((j, g)) if *j == job => {
+                    let (done, total) = g.progress(i, done, total);
+                    Some(FromWorker::MapProgress { job, done, total })
+                }
+                _ => Some(FromWorker::MapProgress { job, done, total }),
+            },
+            FromWorker::Partial { job, mapping } => match &mut self.gather {
+                Some((j, g)) if *j == job => Some(FromWorker::Partial {
+                    job,
+                    mapping: g.partial(i, mapping),
+                }),
+                _ => Some(FromWorker::Partial { job, mapping }),
+            },
+            FromWorker::Done { job, mapping, ms } => match &mut self.gather {
+                Some((j, g)) if *j == job => outcome(job, g.end(i, End::Done { mapping, ms })),
+                _ => Some(FromWorker::Done { job, mapping, ms }),
+            },
+            FromWorker::Cancelled { job } => match &mut self.gather {
+                Some((j, g)) if *j == job => outcome(job, g.end(i, End::Cancelled)),
+                _ => Some(FromWorker::Cancelled { job }),
+            },
+            other => Some(other),
+        };
+        forward.map(WorkerEvent::Message).into_iter().collect()
+    }
+}
+
+fn outcome(job: JobId, o: Outcome) -> Option<FromWorker> {
+    match o {
+        Outcome::Waiting => None,
+        Outcome::Done { mapping, ms } => Some(FromWorker::Done { job, mapping, ms }),
+        Outcome::Cancelled => Some(FromWorker::Cancelled { job }),
+    }
+}
+
+/// One running worker. Dropping it terminates the worker.
+struct OneWorker {
     worker: Worker,
     /// Messages waiting for the worker to start; `None` once it has.
     queue: Rc<RefCell<Option<Vec<String>>>>,
@@ -36,11 +287,10 @@ pub struct ModelWorker {
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
 
-impl ModelWorker {
-    /// Starts the worker; `on_event` receives everything it says.
-    pub fn spawn(on_event: impl Fn(WorkerEvent) + 'static) -> Result<Self, String> {
-        let worker = Worker::new(WORKER_URL)
-            .map_err(|e| format!("the mapping worker could not start: {e:?}"))?;
+impl OneWorker {
+    fn spawn(url: &str, on_event: impl Fn(WorkerEvent) + 'static) -> Result<Self, String> {
+        let worker =
+            Worker::new(url).map_err(|e| format!("the mapping worker could not start: {e:?}"))?;
         let on_event = Rc::new(on_event);
         let queue = Rc::new(RefCell::new(Some(Vec::<String>::new())));
         let on_message = {
@@ -74,7 +324,7 @@ impl ModelWorker {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(ModelWorker {
+        Ok(OneWorker {
             worker,
             queue,
             _on_message: on_message,
@@ -83,7 +333,7 @@ impl ModelWorker {
     }
 
     /// Sends `msg` now, or once the worker has started.
-    pub fn send(&self, msg: &ToWorker) {
+    fn send(&self, msg: &ToWorker) {
         let json = msg.to_json();
         match self.queue.borrow_mut().as_mut() {
             Some(waiting) => waiting.push(json),
@@ -98,10 +348,34 @@ fn post(worker: &Worker, json: &str) {
     }
 }
 
-impl Drop for ModelWorker {
+impl Drop for OneWorker {
     fn drop(&mut self) {
         self.worker.set_onmessage(None);
         self.worker.set_onerror(None);
         self.worker.terminate();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_follow_cores_capped_by_memory_and_a_maximum() {
+        assert_eq!(plan_workers(2, None), 2);
+        assert_eq!(plan_workers(1, Some(8.0)), 1);
+        assert_eq!(plan_workers(16, None), MAX_WORKERS);
+        assert_eq!(plan_workers(8, Some(1.0)), 2);
+        assert_eq!(plan_workers(8, Some(0.5)), 1);
+        assert_eq!(plan_workers(8, Some(0.25)), 1);
+        assert_eq!(plan_workers(0, None), 1);
+        assert_eq!(plan_workers(4, Some(f64::NAN)), 4);
+    }
+
+    #[test]
+    fn the_worker_url_passes_on_a_weight_format_only() {
+        assert_eq!(worker_url(""), "worker-boot.js");
+        assert_eq!(worker_url("?weights=q8&x=1"), "worker-boot.js?weights=q8");
+        assert_eq!(worker_url("?weights=a%2Fb"), "worker-boot.js");
     }
 }

@@ -5,7 +5,7 @@
 //! ([`worker`], the `worker` binary) by [`protocol`] messages, and draws the
 //! [`ttpmap_mapper::ReportMapping`] it gets back. The report text never leaves the browser.
 //!
-//! Pure view logic ([`columns`], [`heat`], [`import`], [`svg`], [`protocol`]) is kept apart
+//! Pure view logic ([`columns`], [`heat`], [`import`], [`svg`], [`protocol`], [`shard`]) is kept apart
 //! from the components and the browser glue so it runs in native tests.
 
 pub mod backend;
@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod heat;
 pub mod import;
 pub mod protocol;
+pub mod shard;
 pub mod state;
 pub mod storage;
 pub mod svg;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use ttpmap_mapper::ReportMapping;
 
 use crate::backend::{BackendChoice, BackendStatus};
+pub use crate::shard::Shard;
 
 /// Identifies one mapping request; the page increments it for every Map press.
 pub type JobId = u64;
@@ -20,8 +21,14 @@ pub type JobId = u64;
 pub enum ToWorker {
     /// Load the model (download or cache, verify) unless it is loaded already.
     LoadModel,
-    /// Map `text`; loads the model first when needed. Replaces any running job.
-    Map { job: JobId, text: String },
+    /// Map `text` (the sentences of `shard`, by default all); loads the model first when
+    /// needed. Replaces any running job.
+    Map {
+        job: JobId,
+        text: String,
+        #[serde(default)]
+        shard: Shard,
+    },
     /// Stop `job` after the chunk of sentences it is scoring.
     Cancel { job: JobId },
     /// Run the model on the GPU (WebGPU) or the CPU; applies from the next job on.
@@ -66,7 +73,7 @@ pub enum FromWorker {
     },
     /// The model could not be loaded; the page offers a retry.
     ModelFailed { message: String },
-    /// Sentences scored so far for `job`.
+    /// Sentences scored so far for `job` (by this worker), of the report's `total`.
     MapProgress {
         job: JobId,
         done: usize,
@@ -87,6 +94,14 @@ pub enum FromWorker {
     /// What the model runs on now (sent when the model is ready, when the choice changes,
     /// and when the GPU fails and the CPU takes over).
     Backend { status: BackendStatus },
+}
+
+/// The value of `name` in a URL query string (`?a=1&b=2`).
+pub fn query_param<'a>(search: &'a str, name: &str) -> Option<&'a str> {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
 impl ToWorker {
@@ -119,10 +134,16 @@ mod tests {
         let m = ToWorker::Map {
             job: 3,
             text: "a <b> \"c\"".into(),
+            shard: Shard { index: 1, count: 2 },
         };
         let json = m.to_json();
         assert!(json.contains(r#""type":"map""#), "{json}");
         assert_eq!(ToWorker::from_json(&json).unwrap(), m);
+        // A map without a shard is the whole report.
+        assert_eq!(
+            ToWorker::from_json(r#"{"type":"map","job":1,"text":"x"}"#).unwrap(),
+            ToWorker::Map { job: 1, text: "x".into(), shard: Shard::default() }
+        );
 
         let r = FromWorker::Done {
             job: 3,
@@ -134,6 +155,14 @@ mod tests {
             ms: 1.5,
         };
         assert_eq!(FromWorker::from_json(&r.to_json()).unwrap(), r);
+    }
+
+    #[test]
+    fn query_params_are_read_by_name() {
+        assert_eq!(query_param("?weights=q8&workers=2", "weights"), Some("q8"));
+        assert_eq!(query_param("?weights=q8&workers=2", "workers"), Some("2"));
+        assert_eq!(query_param("?xweights=q8", "weights"), None);
+        assert_eq!(query_param("", "weights"), None);
     }
 
     #[test]

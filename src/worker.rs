@@ -25,10 +25,13 @@ use web_sys::{Cache, DedicatedWorkerGlobalScope, MessageEvent, Response};
 
 use ttpmap_mapper::model::{read_gguf_f32, ModelFile};
 use ttpmap_mapper::segment;
-use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, Manifest, MappingBuilder};
+use ttpmap_mapper::{
+    AggregateConfig, BatchConfig, Classifier, Manifest, MappingBuilder, WeightFormat,
+};
 
 use crate::backend::WorkerGpu;
-use crate::protocol::{FromWorker, JobId, ModelSource, ToWorker};
+use crate::protocol::{query_param, FromWorker, JobId, ModelSource, ToWorker};
+use crate::shard::{deal, Shard};
 
 /// The model's folder, relative to the worker script (which sits next to index.html).
 const MODEL_DIR: &str = "model/";
@@ -42,6 +45,14 @@ const CACHE_NAME: &str = "ttpmap-model";
 const PARTIAL_EVERY_MS: f64 = 400.0;
 /// Least time between two download progress messages.
 const PROGRESS_EVERY_MS: f64 = 100.0;
+/// Sentences tokenized (to deal a shared report) between two looks at the message queue.
+const TOKENIZE_SLICE: usize = 1024;
+
+/// How the encoder's dense layers hold their weights unless the worker's URL says
+/// otherwise (`worker-boot.js?weights=q8`, passed on from the page's `?weights=`).
+/// f32: in the browser, candle's f32 gemm (simd128) mapped the 5,000-word report faster
+/// than its Q8_0 quantized matmul (docs/benchmarks.md).
+pub const DEFAULT_WEIGHTS: WeightFormat = WeightFormat::F32;
 
 /// How many sentences to score between two looks at the message queue.
 ///
@@ -82,7 +93,7 @@ struct Engine {
     /// The job the page wants answered; `None` after a cancel.
     current: Cell<Option<JobId>>,
     /// The next job to run, once the model is ready and the running job has stopped.
-    pending: RefCell<Option<(JobId, String)>>,
+    pending: RefCell<Option<(JobId, String, Shard)>>,
     /// Whether the job loop is running.
     running: Cell<bool>,
     /// The GPU encoder, when WebGPU is chosen and granted (see `crate::backend`).
@@ -149,9 +160,9 @@ impl Engine {
                     });
                 }
             }
-            ToWorker::Map { job, text } => {
+            ToWorker::Map { job, text, shard } => {
                 self.current.set(Some(job));
-                *self.pending.borrow_mut() = Some((job, text));
+                *self.pending.borrow_mut() = Some((job, text, shard));
                 self.ensure_model();
                 self.drive();
             }
@@ -164,7 +175,7 @@ impl Engine {
                     .pending
                     .borrow()
                     .as_ref()
-                    .is_some_and(|(j, _)| *j == job);
+                    .is_some_and(|(j, _, _)| *j == job);
                 if waiting {
                     self.pending.borrow_mut().take();
                     self.post(&FromWorker::Cancelled { job });
@@ -226,17 +237,66 @@ impl Engine {
                 let Some(classifier) = engine.classifier() else {
                     break;
                 };
-                let Some((job, text)) = engine.pending.borrow_mut().take() else {
+                let Some((job, text, shard)) = engine.pending.borrow_mut().take() else {
                     break;
                 };
-                engine.run(&classifier, job, &text).await;
+                engine.run(&classifier, job, &text, shard).await;
             }
             engine.running.set(false);
         });
     }
 
-    /// Maps `text` for `job`, chunk by chunk, until done, cancelled or replaced.
-    async fn run(&self, classifier: &Classifier, job: JobId, text: &str) {
+    /// Lets queued messages (a Cancel, a new Map) in; says whether `job` is still wanted,
+    /// answering `Cancelled` when it was cancelled rather than replaced.
+    async fn still_wanted(&self, job: JobId) -> bool {
+        yield_now(&self.scope).await;
+        if self.current.get() == Some(job) {
+            return true;
+        }
+        if self.pending.borrow().is_none() {
+            self.post(&FromWorker::Cancelled { job });
+        }
+        false
+    }
+
+    /// The sentences of `shard`, in text order: all of them for a whole report; else the
+    /// deal by token count that every worker sharing the report computes alike.
+    async fn my_sentences(
+        &self,
+        classifier: &Classifier,
+        job: JobId,
+        text: &str,
+        sentences: &[segment::Sentence],
+        shard: Shard,
+    ) -> Result<Option<Vec<usize>>, String> {
+        if shard.is_whole() {
+            return Ok(Some((0..sentences.len()).collect()));
+        }
+        let mut tokens = vec![0usize; sentences.len()];
+        for from in (0..sentences.len()).step_by(TOKENIZE_SLICE) {
+            if !self.still_wanted(job).await {
+                return Ok(None);
+            }
+            let to = (from + TOKENIZE_SLICE).min(sentences.len());
+            let texts: Vec<&str> = sentences[from..to].iter().map(|s| s.text(text)).collect();
+            let windows = classifier
+                .windows(&texts)
+                .map_err(|e| format!("The model failed on this text: {e}"))?;
+            for w in windows {
+                tokens[from + w.sentence] += w.ids.len();
+            }
+        }
+        let owner = deal(&tokens, shard.count);
+        Ok(Some(
+            (0..sentences.len())
+                .filter(|&s| owner[s] == shard.index)
+                .collect(),
+        ))
+    }
+
+    /// Maps the sentences of `shard` of `text` for `job`, chunk by chunk, until done,
+    /// cancelled or replaced. Progress counts this worker's sentences of the report's total.
+    async fn run(&self, classifier: &Classifier, job: JobId, text: &str, shard: Shard) {
         let started = self.now();
         let sentences = segment::sentences(text);
         let total = sentences.len();
@@ -251,21 +311,29 @@ impl Engine {
             done: 0,
             total,
         });
+        let mine = match self
+            .my_sentences(classifier, job, text, &sentences, shard)
+            .await
+        {
+            Ok(Some(mine)) => mine,
+            Ok(None) => return,
+            Err(message) => {
+                self.post(&FromWorker::Failed { job, message });
+                return;
+            }
+        };
         let mut last_partial = started;
         let mut size = chunk::FIRST;
         let mut at = 0;
-        while at < total {
-            // Let queued messages (a Cancel, a new Map) in before the next chunk.
-            yield_now(&self.scope).await;
-            if self.current.get() != Some(job) {
-                // Replaced by a new job (pending), or cancelled.
-                if self.pending.borrow().is_none() {
-                    self.post(&FromWorker::Cancelled { job });
-                }
+        while at < mine.len() {
+            if !self.still_wanted(job).await {
                 return;
             }
-            let end = (at + size).min(total);
-            let texts: Vec<&str> = sentences[at..end].iter().map(|s| s.text(text)).collect();
+            let end = (at + size).min(mine.len());
+            let texts: Vec<&str> = mine[at..end]
+                .iter()
+                .map(|&s| sentences[s].text(text))
+                .collect();
             let t0 = self.now();
             let probs = match scorer.sentence_probs(&texts, BatchConfig::default()).await {
                 Ok(p) => p,
@@ -277,8 +345,8 @@ impl Engine {
                     return;
                 }
             };
-            for (s, p) in sentences[at..end].iter().zip(&probs) {
-                builder.add(s.start, s.end, p);
+            for (&s, p) in mine[at..end].iter().zip(&probs) {
+                builder.add(sentences[s].start, sentences[s].end, p);
             }
             if let (false, Some(f)) = (fell_back, scorer.fallback()) {
                 fell_back = true;
@@ -293,7 +361,7 @@ impl Engine {
                 done: at,
                 total,
             });
-            if at < total && self.now() - last_partial >= PARTIAL_EVERY_MS {
+            if at < mine.len() && self.now() - last_partial >= PARTIAL_EVERY_MS {
                 last_partial = self.now();
                 self.post(&FromWorker::Partial {
                     job,
@@ -339,11 +407,18 @@ impl Engine {
         }
         // Both files were verified against the manifest above (Classifier::load would
         // hash the 24 MB again): build the classifier from the verified bytes.
+        let search = self.scope.location().search();
+        let format = query_param(&search, "weights")
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(DEFAULT_WEIGHTS);
         let tensors = read_gguf_f32(&gguf, &candle_core::Device::Cpu)
             .map_err(|e| format!("The model could not be loaded: {e}"))?;
+        let classifier = match format {
+            WeightFormat::F32 => Classifier::from_tensors(manifest, &tensors, &tokenizer),
+            WeightFormat::Q8 => Classifier::from_verified(manifest, &gguf, &tokenizer, format),
+        }
+        .map_err(|e| format!("The model could not be loaded: {e}"))?;
         drop(gguf);
-        let classifier = Classifier::from_tensors(manifest, &tensors, &tokenizer)
-            .map_err(|e| format!("The model could not be loaded: {e}"))?;
         // Shared with the classifier (candle tensors are reference-counted); the GPU
         // encoder is built from them.
         self.gpu.set_weights(tensors);

@@ -291,7 +291,11 @@ impl AppState {
         }
         self.worker.with_value(|w| {
             if let Some(w) = w {
-                w.send(&ToWorker::Map { job, text });
+                w.send(&ToWorker::Map {
+                    job,
+                    text,
+                    shard: Default::default(),
+                });
             }
         });
     }

@@ -152,6 +152,7 @@ export async function launchBrowser({ args = [], viewport = { width: 1600, heigh
   });
   return {
     context,
+    userDataDir,
     close: async () => {
       await context.close();
       await rm(userDataDir, { recursive: true, force: true });

@@ -36,12 +36,12 @@ after(async () => {
   await server?.close();
 });
 
-/** A fresh page on the app; its log is checked after each test. */
-async function app({ allowErrors = [] } = {}) {
+/** A fresh page on the app (`query` added to its URL); its log is checked after each test. */
+async function app({ allowErrors = [], query = "" } = {}) {
   const opened = await openPage(browser.context);
   opened.allowErrors = allowErrors;
   pages.push(opened);
-  await gotoApp(opened, server.url);
+  await gotoApp(opened, server.url + query);
   return opened;
 }
 
@@ -507,6 +507,45 @@ test("the page answers input while a long report maps, with progress; Cancel sto
   assert.equal(await page.getByTestId("report-input").inputValue(), LONG_REPORT, "the text is kept");
   assert.equal(await page.getByTestId("map-button").isEnabled(), true, "it can be mapped again");
   await page.getByTestId("clear-button").click();
+});
+
+test("several workers sharing a report give the mapping one worker gives, and count progress over all", async () => {
+  // About 80 sentences of the 5,000-word report.
+  const text = LONG_REPORT.slice(0, LONG_REPORT.indexOf("\n", 12000));
+  const mapWith = async (workers) => {
+    const started = server.hits.get("worker-boot.js") ?? 0;
+    const opened = await app({ query: `?workers=${workers}` });
+    const { page } = opened;
+    await map(page, text);
+    await waitForState(opened, "done");
+    const progress = page.getByTestId("progress");
+    const [done, total] = [Number(await progress.getAttribute("data-done")), Number(await progress.getAttribute("data-total"))];
+    const session = await page.evaluate(() => JSON.parse(localStorage.getItem("ttpmap.session")));
+    await page.getByTestId("clear-button").click();
+    return { workers: (server.hits.get("worker-boot.js") ?? 0) - started, done, total, mapping: session.mapping };
+  };
+  const one = await mapWith(1);
+  const three = await mapWith(3);
+  assert.equal(one.workers, 1);
+  assert.equal(three.workers, 3, "three workers started");
+  assert.ok(one.total > 60, `${one.total} sentences`);
+  assert.deepEqual([three.done, three.total], [one.total, one.total], "the finished mapping counts every worker's sentences");
+  assert.equal(three.mapping.sentences, one.mapping.sentences);
+  const threshold = one.mapping.threshold;
+  const detected = (m) => m.techniques.filter((t) => t.score >= threshold).map((t) => t.id);
+  assert.ok(detected(one.mapping).length > 0);
+  assert.deepEqual(detected(three.mapping), detected(one.mapping));
+  // Every candidate technique, its score and its best evidence sentence; scores may differ
+  // in the last bits where a sentence was batched with others of another length.
+  assert.deepEqual(three.mapping.techniques.map((t) => t.id).sort(), one.mapping.techniques.map((t) => t.id).sort());
+  for (const t of one.mapping.techniques) {
+    const u = three.mapping.techniques.find((x) => x.id === t.id);
+    assert.ok(Math.abs(u.score - t.score) < 1e-4, `${t.id}: ${u.score} vs ${t.score}`);
+    assert.equal(u.evidence.length, t.evidence.length, t.id);
+    if (t.evidence.length < 2 || t.evidence[0].score - t.evidence[1].score > 1e-4) {
+      assert.equal(u.evidence[0].start, t.evidence[0].start, t.id);
+    }
+  }
 });
 
 test("a 2 MB paste maps with progress, the page answering, and can be cancelled", async (t) => {

@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
+use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor, D};
 use candle_nn::Linear;
 
@@ -55,15 +57,33 @@ impl Norm {
     }
 }
 
+/// A dense layer `x W^T + b`: f32 weights through candle's gemm, or quantized (Q8_0)
+/// weights through candle's quantized matmul, which quantizes `x` per row to Q8_0 and
+/// takes integer dot products (inference only: it has no backward pass).
+#[derive(Debug, Clone)]
+enum Dense {
+    F32(Linear),
+    Quantized { weight: QMatMul, bias: Tensor },
+}
+
+impl Dense {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Dense::F32(l) => l.forward(x),
+            Dense::Quantized { weight, bias } => weight.forward(x)?.broadcast_add(bias),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attn_out: Linear,
+    query: Dense,
+    key: Dense,
+    value: Dense,
+    attn_out: Dense,
     attn_norm: Norm,
-    intermediate: Linear,
-    output: Linear,
+    intermediate: Dense,
+    output: Dense,
     out_norm: Norm,
 }
 
@@ -125,8 +145,16 @@ fn get(t: &HashMap<String, Tensor>, name: &str) -> Result<Tensor> {
         .ok_or_else(|| candle_core::Error::Msg(format!("model weights lack tensor {name}")))
 }
 
-fn linear(t: &HashMap<String, Tensor>, prefix: &str) -> Result<Linear> {
-    Ok(Linear::new(get(t, &format!("{prefix}.weight"))?, Some(get(t, &format!("{prefix}.bias"))?)))
+/// Quantized weight matrices by tensor name (see [`Encoder::from_tensors_quantized`]).
+pub type QuantizedWeights = HashMap<String, Arc<QTensor>>;
+
+fn linear(t: &HashMap<String, Tensor>, q: &QuantizedWeights, prefix: &str) -> Result<Dense> {
+    let weight = format!("{prefix}.weight");
+    let bias = get(t, &format!("{prefix}.bias"))?;
+    Ok(match q.get(&weight) {
+        Some(w) => Dense::Quantized { weight: QMatMul::from_arc(w.clone())?, bias },
+        None => Dense::F32(Linear::new(get(t, &weight)?, Some(bias))),
+    })
 }
 
 fn norm(t: &HashMap<String, Tensor>, prefix: &str, eps: f64) -> Result<Norm> {
@@ -140,19 +168,26 @@ fn norm(t: &HashMap<String, Tensor>, prefix: &str, eps: f64) -> Result<Norm> {
 impl Encoder {
     /// Builds the encoder from f32 tensors named as in the Hugging Face BERT checkpoint.
     pub fn from_tensors(cfg: BertConfig, t: &HashMap<String, Tensor>) -> Result<Self> {
+        Self::from_tensors_quantized(cfg, t, &QuantizedWeights::new())
+    }
+
+    /// Like [`Encoder::from_tensors`], but the dense layers whose weight is in `q` run
+    /// as quantized matmuls over it (their biases, the embeddings and the norms stay f32
+    /// in `t`). Inference only.
+    pub fn from_tensors_quantized(cfg: BertConfig, t: &HashMap<String, Tensor>, q: &QuantizedWeights) -> Result<Self> {
         let eps = cfg.layer_norm_eps;
         let token_type0 = get(t, "embeddings.token_type_embeddings.weight")?.get(0)?;
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
             let p = format!("encoder.layer.{i}");
             layers.push(Layer {
-                query: linear(t, &format!("{p}.attention.self.query"))?,
-                key: linear(t, &format!("{p}.attention.self.key"))?,
-                value: linear(t, &format!("{p}.attention.self.value"))?,
-                attn_out: linear(t, &format!("{p}.attention.output.dense"))?,
+                query: linear(t, q, &format!("{p}.attention.self.query"))?,
+                key: linear(t, q, &format!("{p}.attention.self.key"))?,
+                value: linear(t, q, &format!("{p}.attention.self.value"))?,
+                attn_out: linear(t, q, &format!("{p}.attention.output.dense"))?,
                 attn_norm: norm(t, &format!("{p}.attention.output.LayerNorm"), eps)?,
-                intermediate: linear(t, &format!("{p}.intermediate.dense"))?,
-                output: linear(t, &format!("{p}.output.dense"))?,
+                intermediate: linear(t, q, &format!("{p}.intermediate.dense"))?,
+                output: linear(t, q, &format!("{p}.output.dense"))?,
                 out_norm: norm(t, &format!("{p}.output.LayerNorm"), eps)?,
             });
         }

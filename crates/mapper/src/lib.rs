@@ -14,7 +14,7 @@ pub mod similarity;
 pub mod tokenize;
 
 pub use mapping::{AggregateConfig, Evidence, MappingBuilder, ReportMapping, TechniqueMapping};
-pub use model::{BatchConfig, Classifier, Label, Manifest, ModelError};
+pub use model::{BatchConfig, Classifier, Label, Manifest, ModelError, WeightFormat};
 
 /// Sentences scored per call: bounds memory for huge inputs and gives regular progress.
 pub const CHUNK_SENTENCES: usize = 256;

@@ -13,7 +13,7 @@ use candle_nn::Linear;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::bert::{mean_pool, BertConfig, Encoder};
+use crate::bert::{mean_pool, BertConfig, Encoder, QuantizedWeights};
 use crate::tokenize::{length_batches, TokenizeError, Window, WindowConfig, WordPiece};
 
 /// Names of the classification head's tensors in the GGUF file.
@@ -126,16 +126,58 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Reads every tensor of a GGUF file, dequantized to f32.
 pub fn read_gguf_f32(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>, ModelError> {
+    Ok(read_gguf(bytes, WeightFormat::F32, device)?.0)
+}
+
+/// How the encoder's dense layers hold their weights at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightFormat {
+    /// Dequantized to f32 at load (about 90 MB), multiplied by candle's f32 gemm.
+    #[default]
+    F32,
+    /// Kept as the file's Q8_0 blocks (about 22 MB), multiplied by candle's quantized
+    /// matmul (activations quantized to Q8_0 per row, integer dot products).
+    Q8,
+}
+
+impl std::str::FromStr for WeightFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "f32" => Ok(Self::F32),
+            "q8" => Ok(Self::Q8),
+            _ => Err(format!("unknown weight format {s:?} (f32 or q8)")),
+        }
+    }
+}
+
+/// Whether a tensor is an encoder dense layer's weight matrix (what [`WeightFormat::Q8`]
+/// keeps quantized).
+fn is_dense_weight(name: &str) -> bool {
+    name.starts_with("encoder.layer.") && name.ends_with("dense.weight")
+        || ["query", "key", "value"].iter().any(|p| name.ends_with(&format!("attention.self.{p}.weight")))
+}
+
+/// Reads a GGUF file for `format`: the encoder's dense weight matrices stay quantized
+/// for [`WeightFormat::Q8`] when the file holds them as Q8_0; everything else (and
+/// everything for [`WeightFormat::F32`]) is dequantized to f32.
+pub fn read_gguf(bytes: &[u8], format: WeightFormat, device: &Device) -> Result<(HashMap<String, Tensor>, QuantizedWeights), ModelError> {
     let mut cur = Cursor::new(bytes);
     let content = gguf_file::Content::read(&mut cur).map_err(|e| ModelError::Weights(e.to_string()))?;
-    let mut out = HashMap::new();
+    let mut f32s = HashMap::new();
+    let mut quantized = QuantizedWeights::new();
     let mut names: Vec<&String> = content.tensor_infos.keys().collect();
     names.sort();
     for name in names {
         let q = content.tensor(&mut cur, name, device).map_err(|e| ModelError::Weights(format!("{name}: {e}")))?;
-        out.insert(name.clone(), q.dequantize(device)?);
+        if format == WeightFormat::Q8 && is_dense_weight(name) && q.dtype() == candle_core::quantized::GgmlDType::Q8_0 {
+            quantized.insert(name.clone(), std::sync::Arc::new(q));
+        } else {
+            f32s.insert(name.clone(), q.dequantize(device)?);
+        }
     }
-    Ok(out)
+    Ok((f32s, quantized))
 }
 
 /// Rows and padded tokens per encoder call.
@@ -164,17 +206,30 @@ impl Classifier {
     /// Loads the model from the bytes of model.gguf and tokenizer.json, verifying both
     /// against the manifest.
     pub fn load(manifest: Manifest, gguf: &[u8], tokenizer_json: &[u8]) -> Result<Self, ModelError> {
+        Self::load_as(manifest, gguf, tokenizer_json, WeightFormat::F32)
+    }
+
+    /// [`Classifier::load`] with the dense layers' weights held as `format`.
+    pub fn load_as(manifest: Manifest, gguf: &[u8], tokenizer_json: &[u8], format: WeightFormat) -> Result<Self, ModelError> {
         manifest.verify("model.gguf", gguf)?;
         manifest.verify("tokenizer.json", tokenizer_json)?;
-        let device = Device::Cpu;
-        let tensors = read_gguf_f32(gguf, &device)?;
-        Self::from_tensors(manifest, &tensors, tokenizer_json)
+        Self::from_verified(manifest, gguf, tokenizer_json, format)
+    }
+
+    /// Builds the classifier from model files already verified against the manifest.
+    pub fn from_verified(manifest: Manifest, gguf: &[u8], tokenizer_json: &[u8], format: WeightFormat) -> Result<Self, ModelError> {
+        let (tensors, quantized) = read_gguf(gguf, format, &Device::Cpu)?;
+        Self::from_parts(manifest, &tensors, &quantized, tokenizer_json)
     }
 
     /// Builds the classifier from f32 tensors (used by training and parity tests).
     pub fn from_tensors(manifest: Manifest, tensors: &HashMap<String, Tensor>, tokenizer_json: &[u8]) -> Result<Self, ModelError> {
+        Self::from_parts(manifest, tensors, &QuantizedWeights::new(), tokenizer_json)
+    }
+
+    fn from_parts(manifest: Manifest, tensors: &HashMap<String, Tensor>, quantized: &QuantizedWeights, tokenizer_json: &[u8]) -> Result<Self, ModelError> {
         let device = Device::Cpu;
-        let encoder = Encoder::from_tensors(manifest.encoder.clone(), tensors)?;
+        let encoder = Encoder::from_tensors_quantized(manifest.encoder.clone(), tensors, quantized)?;
         let get = |n: &str| tensors.get(n).cloned().ok_or_else(|| ModelError::Weights(format!("missing tensor {n}")));
         let head = Linear::new(get(HEAD_WEIGHT)?, Some(get(HEAD_BIAS)?));
         let (rows, _) = head.weight().dims2()?;

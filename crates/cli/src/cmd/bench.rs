@@ -91,7 +91,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if engine.backend_name() != backend {
         println!("warning: the GPU failed during the runs; the figures mix GPU and CPU");
     }
-    println!("model load (read, verify sha256, dequantize, GPU upload): {load_s:.2} s");
+    println!("model load (read, verify sha256, {:?} weights, GPU upload if any): {load_s:.2} s", args.model.weights);
     println!("segmentation: {segment_ms:.1} ms");
     println!("mapping: best {:.2} s, median {median:.2} s over {} runs; first result after {:.2} s", times[0], times.len(), first[first.len() / 2]);
     println!("throughput: {:.0} sentences/s, {:.0} tokens/s (median run)", sents.len() as f64 / median, tokens as f64 / median);

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use candle_core::Tensor;
 use ttpmap_gpu::GpuEncoder;
 use ttpmap_mapper::model::read_gguf_f32;
-use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, Manifest, ReportMapping};
+use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, Manifest, ReportMapping, WeightFormat};
 
 /// Where the shipped model lives, relative to the repository root.
 pub const DEFAULT_MODEL_DIR: &str = "public/model";
@@ -27,6 +27,10 @@ pub struct ModelArgs {
     /// For tests of the fallback: destroy the GPU device after this many batches.
     #[arg(long, hide = true, value_name = "BATCHES")]
     pub lose_gpu_after: Option<usize>,
+    /// How the CPU encoder's dense layers hold their weights: `f32` (dequantized at load) or
+    /// `q8` (the file's Q8_0 blocks, quantized matmul).
+    #[arg(long, value_name = "FORMAT", default_value = "f32")]
+    pub weights: WeightFormat,
 }
 
 /// `--backend`.
@@ -46,9 +50,9 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
     std::fs::read(&p).with_context(|| format!("cannot read {} (run from the repository root, or pass --model DIR)", p.display()))
 }
 
-/// Reads and verifies the model in `dir`: the classifier and its f32 tensors (which the
-/// GPU encoder uploads).
-fn load_tensors(dir: &Path) -> Result<(Classifier, HashMap<String, Tensor>)> {
+/// Reads and verifies the model in `dir`: the classifier (its CPU encoder's dense weights
+/// held as `format`) and the f32 tensors (which the GPU encoder uploads).
+fn load_tensors(dir: &Path, format: WeightFormat) -> Result<(Classifier, HashMap<String, Tensor>)> {
     let manifest = Manifest::from_json(&String::from_utf8_lossy(&read(dir, "manifest.json")?))?;
     let gguf = read(dir, "model.gguf")?;
     let tok = read(dir, "tokenizer.json")?;
@@ -56,13 +60,17 @@ fn load_tensors(dir: &Path) -> Result<(Classifier, HashMap<String, Tensor>)> {
     manifest.verify("model.gguf", &gguf).with_context(context)?;
     manifest.verify("tokenizer.json", &tok).with_context(context)?;
     let tensors = read_gguf_f32(&gguf, &candle_core::Device::Cpu).with_context(context)?;
-    let classifier = Classifier::from_tensors(manifest, &tensors, &tok).with_context(context)?;
+    let classifier = match format {
+        WeightFormat::F32 => Classifier::from_tensors(manifest, &tensors, &tok),
+        WeightFormat::Q8 => Classifier::from_verified(manifest, &gguf, &tok, format),
+    }
+    .with_context(context)?;
     Ok((classifier, tensors))
 }
 
 /// Reads and verifies the model in `dir`, for CPU-only work (`ttpmap vectors`).
 pub fn load(dir: &Path) -> Result<Classifier> {
-    Ok(load_tensors(dir)?.0)
+    Ok(load_tensors(dir, WeightFormat::F32)?.0)
 }
 
 /// The model and the encoder that runs it. After a GPU failure the GPU is dropped and
@@ -76,7 +84,7 @@ impl Engine {
     /// Loads the model and, unless `--backend cpu`, the GPU encoder; says on stderr which
     /// encoder runs and why.
     pub fn load(args: &ModelArgs) -> Result<Self> {
-        let (classifier, tensors) = load_tensors(&args.dir)?;
+        let (classifier, tensors) = load_tensors(&args.dir, args.weights)?;
         let gpu = match args.backend {
             Backend::Cpu => None,
             Backend::Auto | Backend::Wgpu => {

@@ -1,0 +1,307 @@
+//! Sharing one report between several inference workers: which sentences each maps, and
+//! how their results become one [`ReportMapping`].
+//!
+//! Every worker gets the whole text and its [`Shard`]; each segments and tokenizes the text
+//! (cheap next to the encoder), and all of them compute the same [`deal`], so no
+//! coordination is needed: sentences are dealt by token count, longest first, each to the
+//! worker with the fewest tokens so far. The page merges the workers' mappings with
+//! [`merge`], which gives exactly what one worker would have built from all sentences,
+//! and sums their progress with [`Gather`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ttpmap_mapper::{AggregateConfig, Evidence, ReportMapping, TechniqueMapping};
+
+/// Which part of a report a worker maps: shard `index` of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Default for Shard {
+    /// The whole report.
+    fn default() -> Self {
+        Shard { index: 0, count: 1 }
+    }
+}
+
+impl Shard {
+    pub fn is_whole(&self) -> bool {
+        self.count <= 1
+    }
+}
+
+/// The shard of each sentence, given each sentence's token count: longest first (ties in
+/// text order), each to the shard with the fewest tokens so far (ties to the lowest index).
+/// Deterministic, so every worker computes the same deal.
+pub fn deal(tokens: &[usize], count: usize) -> Vec<usize> {
+    let count = count.max(1);
+    let mut order: Vec<usize> = (0..tokens.len()).collect();
+    order.sort_by(|&a, &b| tokens[b].cmp(&tokens[a]).then(a.cmp(&b)));
+    let mut load = vec![0usize; count];
+    let mut out = vec![0; tokens.len()];
+    for s in order {
+        let (shard, _) = load
+            .iter()
+            .enumerate()
+            .min_by(|(i, a), (j, b)| a.cmp(b).then(i.cmp(j)))
+            .unwrap_or((0, &0));
+        out[s] = shard;
+        load[shard] += tokens[s];
+    }
+    out
+}
+
+/// The mapping of all sentences from the mappings of disjoint sets of them: per technique,
+/// the best `max_evidence` sentences of all (score descending, then text order), the
+/// report score being the best; techniques by score, then ID. Equal to what one
+/// [`ttpmap_mapper::MappingBuilder`] makes from all the sentences.
+pub fn merge(parts: &[&ReportMapping], cfg: AggregateConfig) -> ReportMapping {
+    let threshold = parts.first().map_or(0.5, |m| m.threshold);
+    let mut by_id: BTreeMap<&str, (&str, Vec<Evidence>)> = BTreeMap::new();
+    for m in parts {
+        for t in &m.techniques {
+            let entry = by_id
+                .entry(t.id.as_str())
+                .or_insert_with(|| (t.name.as_str(), Vec::new()));
+            entry.1.extend(t.evidence.iter().cloned());
+        }
+    }
+    let mut techniques: Vec<TechniqueMapping> = by_id
+        .into_iter()
+        .filter(|(_, (_, ev))| !ev.is_empty())
+        .map(|(id, (name, mut ev))| {
+            ev.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.start.cmp(&b.start)));
+            ev.truncate(cfg.max_evidence.max(1));
+            TechniqueMapping {
+                id: id.to_string(),
+                name: name.to_string(),
+                score: ev[0].score,
+                evidence: ev,
+            }
+        })
+        .collect();
+    techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    ReportMapping {
+        threshold,
+        sentences: parts.iter().map(|m| m.sentences).sum(),
+        techniques,
+    }
+}
+
+/// How one worker's part of a job ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum End {
+    Done { mapping: ReportMapping, ms: f64 },
+    Cancelled,
+}
+
+/// What the page is told when a worker's part of a job ends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Other workers are still at it.
+    Waiting,
+    /// Every worker finished: the merged mapping, and the longest worker's mapping time.
+    Done { mapping: ReportMapping, ms: f64 },
+    /// Every worker has stopped and at least one was cancelled.
+    Cancelled,
+}
+
+/// The answers of the workers sharing one job, gathered for the page.
+#[derive(Debug, Clone)]
+pub struct Gather {
+    done: Vec<usize>,
+    total: usize,
+    latest: Vec<Option<ReportMapping>>,
+    ends: Vec<Option<End>>,
+}
+
+impl Gather {
+    pub fn new(count: usize) -> Self {
+        let count = count.max(1);
+        Gather {
+            done: vec![0; count],
+            total: 0,
+            latest: vec![None; count],
+            ends: vec![None; count],
+        }
+    }
+
+    /// A worker's progress (its own sentences done, of the report's `total`): the sum over workers.
+    pub fn progress(&mut self, worker: usize, done: usize, total: usize) -> (usize, usize) {
+        if let Some(d) = self.done.get_mut(worker) {
+            *d = done;
+        }
+        self.total = total;
+        (self.done.iter().sum::<usize>().min(total), total)
+    }
+
+    /// A worker's partial mapping: the merge of every worker's latest.
+    pub fn partial(&mut self, worker: usize, mapping: ReportMapping) -> ReportMapping {
+        if let Some(slot) = self.latest.get_mut(worker) {
+            *slot = Some(mapping);
+        }
+        let parts: Vec<&ReportMapping> = self.latest.iter().flatten().collect();
+        merge(&parts, AggregateConfig::default())
+    }
+
+    /// A worker's part ended; says what the page is told, once every worker's has.
+    pub fn end(&mut self, worker: usize, end: End) -> Outcome {
+        if let Some(slot) = self.ends.get_mut(worker) {
+            slot.get_or_insert(end);
+        }
+        if self.ends.iter().any(Option::is_none) {
+            return Outcome::Waiting;
+        }
+        let mut parts = Vec::new();
+        let mut ms = 0f64;
+        for end in self.ends.iter().flatten() {
+            match end {
+                End::Done { mapping, ms: m } => {
+                    parts.push(mapping);
+                    ms = ms.max(*m);
+                }
+                End::Cancelled => return Outcome::Cancelled,
+            }
+        }
+        Outcome::Done {
+            mapping: merge(&parts, AggregateConfig::default()),
+            ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ttpmap_mapper::{Label, MappingBuilder};
+
+    fn labels(n: usize) -> Vec<Label> {
+        (0..n)
+            .map(|i| Label {
+                id: format!("T{:04}", 1000 + i),
+                name: format!("Technique {i}"),
+            })
+            .collect()
+    }
+
+    /// A small deterministic pseudo-random generator (xorshift), so the test needs no crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> f32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 40) as f32 / (1u64 << 24) as f32
+        }
+    }
+
+    #[test]
+    fn merged_shards_equal_one_builder_over_all_sentences() {
+        let labels = labels(12);
+        let cfg = AggregateConfig {
+            floor: 0.05,
+            max_evidence: 4,
+        };
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        // 300 sentences; scores cubed so that most fall under the floor, some tie at 1.0.
+        let sentences: Vec<(usize, usize, Vec<f32>)> = (0..300)
+            .map(|i| {
+                let probs = (0..labels.len())
+                    .map(|_| {
+                        let x = rng.next();
+                        if x > 0.995 {
+                            1.0
+                        } else {
+                            x * x * x
+                        }
+                    })
+                    .collect();
+                (i * 10, i * 10 + 9, probs)
+            })
+            .collect();
+        let mut whole = MappingBuilder::new(&labels, cfg);
+        for (s, e, p) in &sentences {
+            whole.add(*s, *e, p);
+        }
+        let want = whole.snapshot(0.4);
+        let tokens: Vec<usize> = (0..sentences.len()).map(|i| 5 + (i * 37) % 90).collect();
+        for count in 1..=4 {
+            let owner = deal(&tokens, count);
+            let mut builders: Vec<MappingBuilder> =
+                (0..count).map(|_| MappingBuilder::new(&labels, cfg)).collect();
+            for (i, (s, e, p)) in sentences.iter().enumerate() {
+                builders[owner[i]].add(*s, *e, p);
+            }
+            let parts: Vec<ReportMapping> = builders.iter().map(|b| b.snapshot(0.4)).collect();
+            let refs: Vec<&ReportMapping> = parts.iter().collect();
+            assert_eq!(merge(&refs, cfg), want, "{count} shards");
+        }
+    }
+
+    #[test]
+    fn the_deal_balances_tokens_and_covers_every_sentence() {
+        let tokens: Vec<usize> = (0..421).map(|i| 3 + (i * 53) % 120).collect();
+        let total: usize = tokens.iter().sum();
+        for count in 1..=4 {
+            let owner = deal(&tokens, count);
+            assert_eq!(owner.len(), tokens.len());
+            let mut load = vec![0usize; count];
+            for (s, &o) in owner.iter().enumerate() {
+                assert!(o < count);
+                load[o] += tokens[s];
+            }
+            assert_eq!(load.iter().sum::<usize>(), total);
+            let (min, max) = (load.iter().min().unwrap(), load.iter().max().unwrap());
+            // Longest-first dealing: shards differ by at most the longest sentence.
+            assert!(max - min <= *tokens.iter().max().unwrap(), "{load:?}");
+        }
+        // The same input gives the same deal (every worker computes it on its own).
+        assert_eq!(deal(&tokens, 3), deal(&tokens, 3));
+        assert_eq!(deal(&[], 2), Vec::<usize>::new());
+        assert_eq!(deal(&[4, 9, 1], 1), vec![0, 0, 0]);
+    }
+
+    fn mapping(sentences: usize, score: f32) -> ReportMapping {
+        ReportMapping {
+            threshold: 0.3,
+            sentences,
+            techniques: vec![TechniqueMapping {
+                id: "T1053".into(),
+                name: "Scheduled Task/Job".into(),
+                score,
+                evidence: vec![Evidence {
+                    start: sentences,
+                    end: sentences + 1,
+                    score,
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn gather_sums_progress_and_answers_once_every_worker_ended() {
+        let mut g = Gather::new(2);
+        assert_eq!(g.progress(0, 0, 10), (0, 10));
+        assert_eq!(g.progress(1, 4, 10), (4, 10));
+        assert_eq!(g.progress(0, 6, 10), (10, 10));
+        let p = g.partial(1, mapping(4, 0.9));
+        assert_eq!((p.sentences, p.techniques[0].score), (4, 0.9));
+        assert_eq!(g.end(0, End::Done { mapping: mapping(6, 0.5), ms: 30.0 }), Outcome::Waiting);
+        match g.end(1, End::Done { mapping: mapping(4, 0.9), ms: 20.0 }) {
+            Outcome::Done { mapping, ms } => {
+                assert_eq!(ms, 30.0);
+                assert_eq!(mapping.sentences, 10);
+                assert_eq!(mapping.techniques[0].evidence.len(), 2);
+                assert_eq!(mapping.techniques[0].score, 0.9);
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let mut g = Gather::new(2);
+        assert_eq!(g.end(1, End::Cancelled), Outcome::Waiting);
+        assert_eq!(g.end(0, End::Done { mapping: mapping(6, 0.5), ms: 1.0 }), Outcome::Cancelled);
+    }
+}
