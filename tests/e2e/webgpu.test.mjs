@@ -37,7 +37,10 @@ afterEach(async () => {
   }
 });
 
-/** A fresh browser (own profile) and a page on the app, with localStorage preset. */
+/** A fresh browser (own profile) and a page on the app, with localStorage preset. One
+ * worker: these tests compare the GPU encoder with the CPU encoder, and a report's first
+ * mapping may otherwise be shared between the GPU worker and CPU workers (the pool learns
+ * that the first worker runs on WebGPU only once its model is ready). */
 async function app(args, storage = {}) {
   const browser = await launchBrowser({ args });
   browsers.push(browser);
@@ -46,7 +49,7 @@ async function app(args, storage = {}) {
   await opened.page.addInitScript((entries) => {
     for (const [k, v] of Object.entries(entries)) localStorage.setItem(k, v);
   }, storage);
-  await gotoApp(opened, server.url);
+  await gotoApp(opened, `${server.url}?workers=1`);
   return opened;
 }
 
@@ -100,7 +103,7 @@ test("the analyst can force the CPU where WebGPU is available; the choice surviv
   assert.equal(r.backend, "cpu", r.text);
   assertSameCells(r.cells, cpuCells);
   await page.reload();
-  await gotoApp(opened, server.url);
+  await gotoApp(opened, `${server.url}?workers=1`);
   assert.equal(await page.getByTestId("backend-choice").inputValue(), "cpu");
 });
 
