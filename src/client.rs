@@ -285,7 +285,7 @@ impl Pool {
                 Some((j, g)) if *j == job => Some(FromWorker::EncodeProgress {
                     job,
                     done: g.progress(i, done),
-                    total: total.max(0),
+                    total,
                 }),
                 _ => None,
             },

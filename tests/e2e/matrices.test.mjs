@@ -109,7 +109,7 @@ function validateLayer(body, matrix) {
   );
 }
 
-/** Lowers the threshold slider to `percent` (similarity scores sit low; see docs/benchmarks.md). */
+/** Sets the threshold slider to `percent`. */
 async function setThreshold(page, percent) {
   await page.getByTestId("threshold").fill(String(percent));
 }
@@ -152,10 +152,10 @@ test("a first Enterprise visit fetches no technique vectors; ATRM maps Azure sen
   assert.deepEqual([...new Set(tactics)], ATRM.tactics.map((t) => t.id), "ATRM's tactic columns");
 
   await map(opened, AZURE_REPORT);
-  await setThreshold(page, 5);
+  // At the default threshold (the CLI, `ttpmap classify --matrix atrm`, gives the same).
   const cells = await scoredCells(page);
   const ids = Object.keys(cells);
-  assert.ok(ids.length > 0, "AZT techniques detected");
+  for (const id of ["AZT202", "AZT301.001"]) assert.ok(id in cells, `${id} detected: ${JSON.stringify(cells)}`);
   assert.ok(ids.every((id) => id.startsWith("AZT")), `only ATRM IDs: ${ids}`);
   await checkLayer(page, ATRM, "atrm", /^AZT\d+(\.\d+)?$/);
 
@@ -171,9 +171,9 @@ test("TMFK maps Kubernetes sentences to its own technique IDs with a valid layer
   const { page } = opened;
   await choose(page, "tmfk", "MS-TA");
   await map(opened, KUBERNETES_REPORT);
-  await setThreshold(page, 5);
-  const ids = Object.keys(await scoredCells(page));
-  assert.ok(ids.length > 0, "TMFK techniques detected");
+  const cells = await scoredCells(page);
+  const ids = Object.keys(cells);
+  for (const id of ["MS-TA9013", "MS-TA9005"]) assert.ok(id in cells, `${id} detected: ${JSON.stringify(cells)}`);
   assert.ok(ids.every((id) => id.startsWith("MS-TA")), `only TMFK IDs: ${ids}`);
   await checkLayer(page, TMFK, "tmfk", /^MS-TA\d+$/);
   await page.getByTestId("clear-button").click();
@@ -193,13 +193,13 @@ test("an opened STIX bundle gets technique vectors with progress and maps onto i
   assert.equal(await page.getByTestId("vectors-progress").count(), 0, "the progress is gone");
   assert.equal((await cellIds(page)).length, 24, "every technique is drawn");
 
-  // Technique 3 "schedules service accounts", technique 13 "encrypts storage buckets".
-  await map(opened, "The adversary encrypts storage buckets on host group 13 so nobody can restore them.");
+  // Technique i "verbs[i % 8] things[(i / 8) % 8]": of these 24, only 19 "encrypts storage buckets".
+  await map(opened, "The adversary encrypts storage buckets on host group 19 so nobody can restore them.");
   await setThreshold(page, 5);
   const cells = await scoredCells(page);
   assert.ok(Object.keys(cells).length > 0, "bundle techniques detected");
   const best = Object.entries(cells).sort((a, b) => b[1] - a[1])[0][0];
-  assert.equal(best, "SX00013", `the best-scored technique: ${JSON.stringify(cells)}`);
+  assert.equal(best, "SX00019", `the best-scored technique: ${JSON.stringify(cells)}`);
   const { body } = await download(page, "export-layer");
   await validateLayer(body, file);
   assert.ok(JSON.parse(body).metadata.some((m) => m.name === "matrix" && m.value.startsWith("Synthetic matrix")));
@@ -234,11 +234,23 @@ test("a 2,000-technique bundle computes its vectors with progress while the page
     await new Promise((r) => requestAnimationFrame(r));
     return performance.now() - t0;
   });
-  await page.getByTestId("threshold").isVisible();
+  const stall = await page.evaluate(async () => {
+    let worst = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+    }, 20);
+    await new Promise((r) => setTimeout(r, 1000));
+    clearInterval(timer);
+    return worst;
+  });
   assert.equal(await page.getByTestId("report-input").inputValue(), "typed while encoding");
   const done = Number(await page.getByTestId("vectors-progress").getAttribute("data-done"));
-  t.diagnostic(`2,000 techniques: ${total} prototype texts; ${done} encoded after ${((Date.now() - started) / 1000).toFixed(1)} s; an input answered in ${typed.toFixed(0)} ms`);
+  t.diagnostic(`2,000 techniques: ${total} prototype texts; ${done} encoded after ${((Date.now() - started) / 1000).toFixed(1)} s; an input answered in ${typed.toFixed(0)} ms, longest main-thread stall ${stall.toFixed(0)} ms`);
   assert.ok(typed < 2500, `the page answered in ${typed} ms`);
+  assert.ok(stall < 2500, `the longest main-thread stall was ${stall} ms`);
   assert.ok(done < total, "still encoding");
 
   if (process.env.TTPMAP_BUNDLE_TIMING) {
