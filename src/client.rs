@@ -25,6 +25,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
 use crate::backend::{BackendChoice, BackendKind};
+use crate::matrices::EncodeGather;
 use crate::protocol::{query_param, FromWorker, JobId, Shard, ToWorker};
 use crate::shard::{End, Gather, Outcome};
 
@@ -95,10 +96,12 @@ struct Pool {
     url: String,
     /// Slot `i` holds worker `i` once started; only the first starts at once.
     workers: Vec<Option<OneWorker>>,
-    /// The latest message for each worker not started yet.
-    waiting: Vec<Option<ToWorker>>,
+    /// The messages for each worker not started yet, in order.
+    waiting: Vec<Vec<ToWorker>>,
     /// The job whose answers are being gathered.
     gather: Option<(JobId, Gather)>,
+    /// The encoding job whose rows are being gathered (a user's bundle).
+    encoding: Option<(JobId, EncodeGather)>,
     /// Whether the first worker runs the model on the GPU (WebGPU): then it maps whole
     /// reports alone, since CPU workers beside it would only slow the GPU's host side.
     /// The other workers always run on the CPU (one GPU device per page is enough).
@@ -119,8 +122,9 @@ impl ModelWorker {
                 count,
                 url: worker_url(&search),
                 workers: (0..count).map(|_| None).collect(),
-                waiting: vec![None; count],
+                waiting: vec![Vec::new(); count],
                 gather: None,
+                encoding: None,
                 gpu: false,
                 on_event: Rc::new(on_event),
                 weak: weak.clone(),
@@ -167,7 +171,7 @@ impl Pool {
                 lose_gpu_after: None,
             });
         }
-        if let Some(msg) = self.waiting[i].take() {
+        for msg in std::mem::take(&mut self.waiting[i]) {
             worker.send(&msg);
         }
         self.workers[i] = Some(worker);
@@ -190,6 +194,17 @@ impl Pool {
                     })
                     .collect()
             }
+            ToWorker::Encode { job, texts, .. } => {
+                let count = if self.gpu { 1 } else { self.count };
+                self.encoding = Some((*job, EncodeGather::new(count)));
+                (0..count)
+                    .map(|index| ToWorker::Encode {
+                        job: *job,
+                        texts: texts.clone(),
+                        shard: Shard { index, count },
+                    })
+                    .collect()
+            }
             // The analyst's choice is the first worker's; the others stay on the CPU.
             ToWorker::SetBackend { .. } => vec![msg.clone()],
             other => vec![other.clone(); self.count],
@@ -199,9 +214,9 @@ impl Pool {
                 (Some(w), _) => w.send(&msg),
                 // A worker not started yet never runs the cancelled job: it has ended.
                 (None, ToWorker::Cancel { job }) => {
-                    let waits_for_it = matches!(self.waiting[i], Some(ToWorker::Map { job: j, .. }) if j == *job);
-                    if waits_for_it {
-                        self.waiting[i] = None;
+                    let before = self.waiting[i].len();
+                    self.waiting[i].retain(|m| !matches!(m, ToWorker::Map { job: j, .. } | ToWorker::Encode { job: j, .. } if j == job));
+                    if self.waiting[i].len() < before {
                         if let Some((j, g)) = &mut self.gather {
                             if j == job {
                                 answer = outcome(*job, g.end(i, End::Cancelled)).or(answer);
@@ -209,7 +224,13 @@ impl Pool {
                         }
                     }
                 }
-                (None, _) => self.waiting[i] = Some(msg),
+                (None, _) => {
+                    // A new job replaces a waiting one, as it would in a running worker.
+                    if matches!(msg, ToWorker::Map { .. } | ToWorker::Encode { .. }) {
+                        self.waiting[i].retain(|m| !matches!(m, ToWorker::Map { .. } | ToWorker::Encode { .. }));
+                    }
+                    self.waiting[i].push(msg);
+                }
             }
         }
         answer
@@ -260,6 +281,29 @@ impl Pool {
                 Some((j, g)) if *j == job => outcome(job, g.end(i, End::Done { mapping, ms })),
                 _ => Some(FromWorker::Done { job, mapping, ms }),
             },
+            FromWorker::EncodeProgress { job, done, total } => match &mut self.encoding {
+                Some((j, g)) if *j == job => Some(FromWorker::EncodeProgress {
+                    job,
+                    done: g.progress(i, done),
+                    total,
+                }),
+                _ => None,
+            },
+            FromWorker::Encoded { job, dim, rows } => match &mut self.encoding {
+                Some((j, g)) if *j == job => match g.finish(i, dim, &rows) {
+                    Ok(Some(all)) => {
+                        self.encoding = None;
+                        Some(FromWorker::Encoded { job, dim: all.dim, rows: all.rows })
+                    }
+                    Ok(None) => None,
+                    Err(message) => Some(FromWorker::Failed { job, message }),
+                },
+                _ => None,
+            },
+            FromWorker::Cancelled { job } if self.encoding.as_ref().is_some_and(|(j, _)| *j == job) => {
+                self.encoding = None;
+                Some(FromWorker::Cancelled { job })
+            }
             FromWorker::Cancelled { job } => match &mut self.gather {
                 Some((j, g)) if *j == job => outcome(job, g.end(i, End::Cancelled)),
                 _ => Some(FromWorker::Cancelled { job }),

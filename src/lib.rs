@@ -5,7 +5,7 @@
 //! ([`worker`], the `worker` binary) by [`protocol`] messages, and draws the
 //! [`ttpmap_mapper::ReportMapping`] it gets back. The report text never leaves the browser.
 //!
-//! Pure view logic ([`columns`], [`heat`], [`import`], [`svg`], [`protocol`], [`shard`]) is kept apart
+//! Pure view logic ([`columns`], [`heat`], [`import`], [`matrices`], [`svg`], [`protocol`], [`shard`]) is kept apart
 //! from the components and the browser glue so it runs in native tests.
 
 pub mod backend;
@@ -16,6 +16,7 @@ pub mod download;
 pub mod fetch;
 pub mod heat;
 pub mod import;
+pub mod matrices;
 pub mod protocol;
 pub mod shard;
 pub mod state;

@@ -29,7 +29,21 @@ pub enum ToWorker {
         #[serde(default)]
         shard: Shard,
     },
-    /// Stop `job` after the chunk of sentences it is scoring.
+    /// Map onto `target` from the next job on (`None`: Enterprise, the classifier).
+    SetMatrix {
+        #[serde(default)]
+        target: Option<SimilarityTarget>,
+    },
+    /// Encode the prototype texts of `shard` of `texts` (a contiguous part,
+    /// [`crate::matrices::shard_range`]) for a user's bundle; loads the model first when
+    /// needed. Shares the job numbering with `Map`, and replaces any running job.
+    Encode {
+        job: JobId,
+        texts: Vec<String>,
+        #[serde(default)]
+        shard: Shard,
+    },
+    /// Stop `job` after the chunk of sentences (or texts) it is working on.
     Cancel { job: JobId },
     /// Run the model on the GPU (WebGPU) or the CPU; applies from the next job on.
     /// `lose_gpu_after` (tests only) destroys the GPU device after that many batches.
@@ -38,6 +52,14 @@ pub enum ToWorker {
         #[serde(default)]
         lose_gpu_after: Option<usize>,
     },
+}
+
+/// A matrix mapped by similarity: its compact JSON and its technique vectors' JSON (the
+/// page has checked that they belong together and to the shipped model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimilarityTarget {
+    pub matrix: String,
+    pub vectors: String,
 }
 
 /// Where a model file's bytes come from.
@@ -87,6 +109,15 @@ pub enum FromWorker {
         mapping: ReportMapping,
         ms: f64,
     },
+    /// Prototype texts encoded so far for encoding `job` (by this worker), of `total`.
+    EncodeProgress {
+        job: JobId,
+        done: usize,
+        total: usize,
+    },
+    /// Encoding `job` finished: `rows` is base64 of this worker's rows in the vectors
+    /// file's byte form (`ttpmap_mapper::similarity::rows_to_bytes`), `dim` values each.
+    Encoded { job: JobId, dim: usize, rows: String },
     /// The job stopped on request.
     Cancelled { job: JobId },
     /// The job failed.

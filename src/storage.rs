@@ -28,6 +28,10 @@ pub enum Source {
 /// What the heatmap shows and what the analyst decided about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
+    /// The ID of the matrix the mapping is in (`""` in sessions saved before there was a
+    /// choice: Enterprise).
+    #[serde(default)]
+    pub matrix: String,
     pub title: String,
     pub source: Source,
     /// The mapping as the model (or the layer) gave it; decisions are applied on top.
@@ -37,6 +41,17 @@ pub struct Session {
     pub threshold: f32,
     #[serde(default)]
     pub view: ViewOptions,
+}
+
+impl Session {
+    /// The ID of the matrix the mapping is in.
+    pub fn matrix_id(&self) -> &str {
+        if self.matrix.is_empty() {
+            "enterprise"
+        } else {
+            &self.matrix
+        }
+    }
 }
 
 fn local_storage() -> Option<web_sys::Storage> {

@@ -23,14 +23,19 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{Cache, DedicatedWorkerGlobalScope, MessageEvent, Response};
 
+use ttpmap_attack::Matrix;
 use ttpmap_mapper::model::{read_gguf_f32, ModelFile};
 use ttpmap_mapper::segment;
+use ttpmap_mapper::similarity::{
+    encode_texts, rows_to_bytes, to_base64, SimilarityConfig, SimilarityMapper, TechniqueVectors,
+};
 use ttpmap_mapper::{
     AggregateConfig, BatchConfig, Classifier, Manifest, MappingBuilder, WeightFormat,
 };
 
 use crate::backend::WorkerGpu;
-use crate::protocol::{query_param, FromWorker, JobId, ModelSource, ToWorker};
+use crate::matrices::shard_range;
+use crate::protocol::{query_param, FromWorker, JobId, ModelSource, SimilarityTarget, ToWorker};
 use crate::shard::{deal, Shard};
 
 /// The model's folder, relative to the worker script (which sits next to index.html).
@@ -81,6 +86,39 @@ pub mod chunk {
     }
 }
 
+/// Prototype texts encoded between two looks at the message queue.
+const ENCODE_CHUNK: usize = 16;
+
+/// A job waiting for the model or for the running job to stop.
+enum Job {
+    Map { job: JobId, text: String, shard: Shard },
+    Encode { job: JobId, texts: Vec<String>, shard: Shard },
+}
+
+impl Job {
+    fn id(&self) -> JobId {
+        match self {
+            Job::Map { job, .. } | Job::Encode { job, .. } => *job,
+        }
+    }
+}
+
+/// A matrix mapped by similarity, ready to use.
+struct Similarity {
+    matrix: Matrix,
+    vectors: TechniqueVectors,
+    config: SimilarityConfig,
+}
+
+impl Similarity {
+    fn parse(target: &SimilarityTarget) -> Result<Similarity, String> {
+        let matrix = Matrix::from_compact_json(&target.matrix).map_err(|e| format!("The matrix is not valid: {e}"))?;
+        let vectors = TechniqueVectors::from_json(&target.vectors).map_err(|e| e.to_string())?;
+        let config = SimilarityConfig::for_vectors(&vectors);
+        Ok(Similarity { matrix, vectors, config })
+    }
+}
+
 enum ModelSlot {
     Absent,
     Loading,
@@ -93,7 +131,10 @@ struct Engine {
     /// The job the page wants answered; `None` after a cancel.
     current: Cell<Option<JobId>>,
     /// The next job to run, once the model is ready and the running job has stopped.
-    pending: RefCell<Option<(JobId, String, Shard)>>,
+    pending: RefCell<Option<Job>>,
+    /// The matrix mapped by similarity (`Ok(None)`: Enterprise, the classifier), or why
+    /// the one the page chose cannot be used.
+    similarity: RefCell<Result<Option<Rc<Similarity>>, String>>,
     /// Whether the job loop is running.
     running: Cell<bool>,
     /// The GPU encoder, when WebGPU is chosen and granted (see `crate::backend`).
@@ -108,6 +149,7 @@ pub fn start() {
         model: RefCell::new(ModelSlot::Absent),
         current: Cell::new(None),
         pending: RefCell::new(None),
+        similarity: RefCell::new(Ok(None)),
         running: Cell::new(false),
         gpu: WorkerGpu::default(),
     });
@@ -162,9 +204,25 @@ impl Engine {
             }
             ToWorker::Map { job, text, shard } => {
                 self.current.set(Some(job));
-                *self.pending.borrow_mut() = Some((job, text, shard));
+                *self.pending.borrow_mut() = Some(Job::Map { job, text, shard });
                 self.ensure_model();
                 self.drive();
+            }
+            ToWorker::Encode { job, texts, shard } => {
+                self.current.set(Some(job));
+                *self.pending.borrow_mut() = Some(Job::Encode { job, texts, shard });
+                self.ensure_model();
+                self.drive();
+            }
+            ToWorker::SetMatrix { target } => {
+                let parsed = match target {
+                    None => Ok(None),
+                    Some(t) => Similarity::parse(&t).map(|s| Some(Rc::new(s))),
+                };
+                if let Err(e) = &parsed {
+                    web_sys::console::error_1(&format!("ttpmap worker: {e}").into());
+                }
+                *self.similarity.borrow_mut() = parsed;
             }
             ToWorker::Cancel { job } => {
                 if self.current.get() == Some(job) {
@@ -175,7 +233,7 @@ impl Engine {
                     .pending
                     .borrow()
                     .as_ref()
-                    .is_some_and(|(j, _, _)| *j == job);
+                    .is_some_and(|j| j.id() == job);
                 if waiting {
                     self.pending.borrow_mut().take();
                     self.post(&FromWorker::Cancelled { job });
@@ -237,10 +295,13 @@ impl Engine {
                 let Some(classifier) = engine.classifier() else {
                     break;
                 };
-                let Some((job, text, shard)) = engine.pending.borrow_mut().take() else {
+                let Some(next) = engine.pending.borrow_mut().take() else {
                     break;
                 };
-                engine.run(&classifier, job, &text, shard).await;
+                match next {
+                    Job::Map { job, text, shard } => engine.run(&classifier, job, &text, shard).await,
+                    Job::Encode { job, texts, shard } => engine.encode(&classifier, job, &texts, shard).await,
+                }
             }
             engine.running.set(false);
         });
@@ -300,8 +361,22 @@ impl Engine {
         let started = self.now();
         let sentences = segment::sentences(text);
         let total = sentences.len();
-        let threshold = classifier.manifest.threshold;
-        let mut builder = MappingBuilder::new(classifier.labels(), AggregateConfig::default());
+        let similarity = match &*self.similarity.borrow() {
+            Ok(s) => s.clone(),
+            Err(message) => {
+                self.post(&FromWorker::Failed { job, message: message.clone() });
+                return;
+            }
+        };
+        // Similarity runs on the CPU encoder (its pooled vectors); the classifier may use the GPU.
+        let mapper = similarity
+            .as_ref()
+            .map(|s| SimilarityMapper::new(classifier, &s.vectors, &s.matrix, s.config));
+        let (labels, threshold) = match &mapper {
+            Some(m) => (m.labels(), m.config().threshold),
+            None => (classifier.labels(), classifier.manifest.threshold),
+        };
+        let mut builder = MappingBuilder::new(labels, AggregateConfig::default());
         // The GPU while it works; on a GPU error the CPU scores that chunk again and the rest.
         let gpu = self.gpu.encoder();
         let mut scorer = ttpmap_gpu::Scorer::new(classifier, gpu.as_deref());
@@ -335,7 +410,11 @@ impl Engine {
                 .map(|&s| sentences[s].text(text))
                 .collect();
             let t0 = self.now();
-            let probs = match scorer.sentence_probs(&texts, BatchConfig::default()).await {
+            let scored = match &mapper {
+                Some(m) => m.sentence_scores(&texts, BatchConfig::default()).map_err(|e| e.to_string()),
+                None => scorer.sentence_probs(&texts, BatchConfig::default()).await.map_err(|e| e.to_string()),
+            };
+            let probs = match scored {
                 Ok(p) => p,
                 Err(e) => {
                     self.post(&FromWorker::Failed {
@@ -374,6 +453,34 @@ impl Engine {
             mapping: builder.snapshot(threshold),
             ms: self.now() - started,
         });
+    }
+
+    /// Encodes this worker's part ([`shard_range`]) of a bundle's prototype texts for
+    /// `job`, a chunk at a time (a Cancel is read between chunks), and posts the rows.
+    async fn encode(&self, classifier: &Classifier, job: JobId, texts: &[String], shard: Shard) {
+        let mine = &texts[shard_range(texts.len(), shard)];
+        let total = mine.len();
+        self.post(&FromWorker::EncodeProgress { job, done: 0, total });
+        let mut bytes = Vec::new();
+        let mut dim = 0;
+        for (i, chunk) in mine.chunks(ENCODE_CHUNK).enumerate() {
+            if !self.still_wanted(job).await {
+                return;
+            }
+            match encode_texts(classifier, chunk, BatchConfig::default(), &mut |_, _| {}) {
+                Ok(vectors) => {
+                    dim = vectors.first().map_or(dim, Vec::len);
+                    bytes.extend(rows_to_bytes(&vectors.concat(), dim));
+                }
+                Err(e) => {
+                    self.post(&FromWorker::Failed { job, message: format!("The model failed on the bundle's texts: {e}") });
+                    return;
+                }
+            }
+            let done = (i * ENCODE_CHUNK + chunk.len()).min(total);
+            self.post(&FromWorker::EncodeProgress { job, done, total });
+        }
+        self.post(&FromWorker::Encoded { job, dim, rows: to_base64(&bytes) });
     }
 
     /// Reads, verifies and loads the model.

@@ -6,13 +6,17 @@ use std::sync::Arc;
 use leptos::logging::error;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use ttpmap_attack::Matrix;
+use ttpmap_attack::{load_bundle_with_examples, LoadOptions, Matrix};
 use ttpmap_mapper::export::{report_layer, LayerOptions};
-use ttpmap_mapper::ReportMapping;
+use ttpmap_mapper::similarity::{
+    from_base64, prototype_plan, PrototypeConfig, TechniqueVectors, VectorsMeta,
+};
+use ttpmap_mapper::{Label, Manifest, ReportMapping};
 
 use super::backend::BackendControl;
 use super::evidence::EvidencePanel;
 use super::heatmap::Heatmap;
+use super::matrix_select::MatrixSelect;
 use super::report::ReportPanel;
 use super::toolbar::Toolbar;
 use crate::backend::{self, BackendChoice, BackendStatus};
@@ -22,13 +26,15 @@ use crate::download::download;
 use crate::fetch::fetch_text;
 use crate::heat::{apply_decisions, report_title, Decisions, ScoreIndex, ViewOptions};
 use crate::import::import_layer;
-use crate::protocol::{FromWorker, JobId, ModelSource, ToWorker};
+use crate::matrices::{self, prototype_config, MatrixChoice};
+use crate::protocol::{FromWorker, JobId, ModelSource, SimilarityTarget, ToWorker};
 use crate::state::MapState;
 use crate::storage::{self, Session, Source};
 use crate::svg::{heatmap_svg, SvgOptions};
 
-/// Relative on purpose: the site must work from any static host and sub-path.
-const MATRIX_URL: &str = "matrices/enterprise.json";
+/// The shipped model's manifest: the page checks that technique vectors were computed
+/// with this model before it maps with them.
+const MANIFEST_JSON: &str = include_str!("../../public/model/manifest.json");
 
 /// Evidence sentences quoted per technique in an exported layer.
 const LAYER_TOP_EVIDENCE: usize = 3;
@@ -59,14 +65,67 @@ impl MatrixLoad {
     }
 }
 
-async fn load_matrix(url: &str) -> Result<LoadedMatrix, String> {
-    let json = fetch_text(url).await?;
+impl LoadedMatrix {
+    fn new(matrix: Matrix) -> Self {
+        LoadedMatrix {
+            title: if matrix.version.is_empty() {
+                matrix.name.clone()
+            } else {
+                format!("{} v{}", matrix.name, matrix.version)
+            },
+            columns: columns(&matrix),
+            matrix,
+        }
+    }
+}
+
+/// sha256 of the shipped model's weights, as technique vectors are stamped with.
+fn model_sha256() -> String {
+    Manifest::from_json(MANIFEST_JSON)
+        .ok()
+        .and_then(|m| m.files.into_iter().find(|f| f.name == "model.gguf"))
+        .map(|f| f.sha256)
+        .unwrap_or_default()
+}
+
+/// A shipped matrix, with its technique vectors where it is mapped by similarity; the
+/// vectors are checked against the matrix and the shipped model.
+async fn load_shipped(choice: MatrixChoice) -> Result<(LoadedMatrix, Option<SimilarityTarget>), String> {
+    let url = choice.matrix_url().ok_or("not a shipped matrix")?;
+    let json = fetch_text(&url).await?;
     let matrix = Matrix::from_compact_json(&json).map_err(|e| format!("{url}: {e}"))?;
-    Ok(LoadedMatrix {
-        title: format!("{} v{}", matrix.name, matrix.version),
-        columns: columns(&matrix),
-        matrix,
-    })
+    let target = match choice.vectors_url() {
+        None => None,
+        Some(vurl) => {
+            let vectors = fetch_text(&vurl).await?;
+            let v = TechniqueVectors::from_json(&vectors).map_err(|e| format!("{vurl}: {e}"))?;
+            v.check(&model_sha256(), &matrix).map_err(|e| format!("{vurl}: {e}"))?;
+            Some(SimilarityTarget { matrix: json, vectors })
+        }
+    };
+    Ok((LoadedMatrix::new(matrix), target))
+}
+
+/// A user's bundle whose technique vectors the workers are computing.
+struct PendingBundle {
+    job: JobId,
+    file_name: String,
+    matrix: Matrix,
+    config: PrototypeConfig,
+    /// Prototype texts per technique.
+    counts: Vec<usize>,
+    examples: usize,
+}
+
+/// Where computing a bundle's technique vectors stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VectorsProgress {
+    pub name: String,
+    /// Prototype texts encoded, of `total`.
+    pub done: usize,
+    pub total: usize,
+    /// The model is still being loaded (bytes so far, of all).
+    pub model: Option<(u64, u64)>,
 }
 
 /// A value shared by reference; equal only to itself, so a memo holding one notifies
@@ -151,6 +210,15 @@ pub struct AppState {
     /// GPU or CPU, as the analyst chose (saved) and as the worker reports it.
     pub backend_choice: RwSignal<BackendChoice>,
     pub backend: RwSignal<Option<BackendStatus>>,
+    /// The matrix mapped onto, as the analyst chose it (saved).
+    pub matrix_choice: RwSignal<MatrixChoice>,
+    /// The file name of the opened STIX bundle, while it is the matrix.
+    pub bundle_name: RwSignal<Option<String>>,
+    /// Technique vectors being computed for an opened bundle.
+    pub vectors_progress: RwSignal<Option<VectorsProgress>>,
+    pending_bundle: StoredValue<Option<PendingBundle>, LocalStorage>,
+    /// What the workers map onto (`None`: Enterprise, the classifier).
+    target: StoredValue<Option<SimilarityTarget>>,
 }
 
 impl AppState {
@@ -215,6 +283,199 @@ impl AppState {
             worker: StoredValue::new_local(None),
             backend_choice: RwSignal::new(backend::load_choice()),
             backend: RwSignal::new(None),
+            matrix_choice: RwSignal::new(MatrixChoice::Enterprise),
+            bundle_name: RwSignal::new(None),
+            vectors_progress: RwSignal::new(None),
+            pending_bundle: StoredValue::new_local(None),
+            target: StoredValue::new(None),
+        }
+    }
+
+    /// Loads the matrix saved as the analyst's choice (Enterprise by default) at start.
+    /// A saved mapping of another matrix is dropped. An opened bundle is not kept across
+    /// a reload: Enterprise is shown instead, with a notice.
+    async fn load_initial_matrix(&self) {
+        let mut choice = matrices::load_choice();
+        if choice == MatrixChoice::Bundle {
+            choice = MatrixChoice::Enterprise;
+            self.notice.set(Some(
+                "The STIX bundle opened before the reload is not kept in this browser: open it again to map onto it.".into(),
+            ));
+        }
+        let loaded = match load_shipped(choice).await {
+            Ok(x) => Ok(x),
+            // A shipped matrix that fails falls back to Enterprise rather than leaving no matrix.
+            Err(e) if choice != MatrixChoice::Enterprise => {
+                error!("could not load the {} matrix: {e}", choice.as_str());
+                choice = MatrixChoice::Enterprise;
+                load_shipped(choice).await
+            }
+            Err(e) => Err(e),
+        };
+        match loaded {
+            Ok((m, target)) => {
+                let id = m.matrix.id.clone();
+                let stale = self.session.with_untracked(|s| s.as_ref().is_some_and(|s| s.matrix_id() != id));
+                if stale {
+                    self.session.set(None);
+                    self.map_state.set(MapState::Idle);
+                    storage::clear_session();
+                }
+                self.install_matrix(m, target, choice);
+            }
+            Err(e) => {
+                error!("could not load the matrix: {e}");
+                self.matrix.set(MatrixLoad::Failed(e));
+            }
+        }
+    }
+
+    /// Makes `m` the matrix shown and mapped onto, and tells the workers.
+    fn install_matrix(&self, m: LoadedMatrix, target: Option<SimilarityTarget>, choice: MatrixChoice) {
+        self.matrix.set(MatrixLoad::Ready(Arc::new(m)));
+        self.matrix_choice.set(choice);
+        matrices::save_choice(choice);
+        self.target.set_value(target.clone());
+        self.worker.with_value(|w| {
+            if let Some(w) = w {
+                w.send(&ToWorker::SetMatrix { target });
+            }
+        });
+    }
+
+    /// The mapping shown belongs to the matrix being replaced: it goes (the text stays).
+    fn drop_mapping_for_new_matrix(&self) {
+        if self.busy() {
+            self.cancel();
+        }
+        self.active_job.set(None);
+        self.session.set(None);
+        storage::clear_session();
+        self.selected.set(None);
+        self.error.set(None);
+        self.progress.set(Progress::None);
+        self.map_state.set(MapState::Idle);
+    }
+
+    /// The analyst picked a shipped matrix. On failure the previous matrix stays.
+    pub fn choose_matrix(&self, choice: MatrixChoice) {
+        if choice == MatrixChoice::Bundle || (choice == self.matrix_choice.get_untracked() && self.bundle_name.get_untracked().is_none()) {
+            return;
+        }
+        self.cancel_vectors();
+        let state = *self;
+        let previous = self.matrix_choice.get_untracked();
+        spawn_local(async move {
+            match load_shipped(choice).await {
+                Ok((m, target)) => {
+                    state.drop_mapping_for_new_matrix();
+                    state.bundle_name.set(None);
+                    state.notice.set(None);
+                    state.install_matrix(m, target, choice);
+                }
+                Err(e) => {
+                    // The selector goes back to the matrix still in use.
+                    state.matrix_choice.set(previous);
+                    state.notice.set(Some(format!("The {} matrix could not be loaded: {e}", choice.label())));
+                }
+            }
+        });
+    }
+
+    /// The analyst opened a STIX bundle: read it here (a clear message if it is not an
+    /// ATT&CK-compatible bundle; the report text and the matrix in use stay), then have
+    /// the workers compute its technique vectors, with progress.
+    pub fn open_bundle(&self, file_name: String, bytes: &[u8]) {
+        let previous = self.matrix_choice.get_untracked();
+        let (matrix, examples) = match load_bundle_with_examples(bytes, &LoadOptions::default()) {
+            Ok(x) => x,
+            Err(e) => {
+                self.matrix_choice.set(previous);
+                self.notice.set(Some(format!(
+                    "{file_name} could not be opened as a matrix: {e}. Open an ATT&CK-compatible STIX 2.1 bundle (an x-mitre-matrix with its tactics and techniques)."
+                )));
+                return;
+            }
+        };
+        self.cancel_vectors();
+        let config = prototype_config(matrix.techniques.len());
+        let plan = prototype_plan(&matrix, &examples, &config);
+        let job = self.next_job.get_value() + 1;
+        self.next_job.set_value(job);
+        self.notice.set(None);
+        self.vectors_progress.set(Some(VectorsProgress {
+            name: matrix.name.clone(),
+            done: 0,
+            total: plan.texts.len(),
+            model: None,
+        }));
+        self.pending_bundle.set_value(Some(PendingBundle {
+            job,
+            file_name,
+            matrix,
+            config,
+            counts: plan.counts,
+            examples: plan.examples,
+        }));
+        if !self.ensure_worker() {
+            return;
+        }
+        self.worker.with_value(|w| {
+            if let Some(w) = w {
+                w.send(&ToWorker::Encode { job, texts: plan.texts, shard: Default::default() });
+            }
+        });
+    }
+
+    fn encoding_job(&self) -> Option<JobId> {
+        self.pending_bundle.with_value(|p| p.as_ref().map(|p| p.job))
+    }
+
+    /// Stops computing a bundle's technique vectors; the matrix in use stays.
+    pub fn cancel_vectors(&self) {
+        let Some(job) = self.encoding_job() else { return };
+        self.worker.with_value(|w| {
+            if let Some(w) = w {
+                w.send(&ToWorker::Cancel { job });
+            }
+        });
+        self.pending_bundle.set_value(None);
+        self.vectors_progress.set(None);
+        self.matrix_choice.set(self.matrix_choice.get_untracked());
+    }
+
+    /// The workers answered for the bundle's encoding job.
+    fn on_encoding(&self, msg: FromWorker) {
+        match msg {
+            FromWorker::EncodeProgress { done, .. } => self.vectors_progress.update(|p| {
+                if let Some(p) = p {
+                    p.done = done.min(p.total);
+                    p.model = None;
+                }
+            }),
+            FromWorker::Encoded { dim, rows, .. } => {
+                let Some(b) = self.pending_bundle.try_update_value(Option::take).flatten() else { return };
+                self.vectors_progress.set(None);
+                match bundle_target(&b, dim, &rows) {
+                    Ok(target) => {
+                        self.drop_mapping_for_new_matrix();
+                        self.bundle_name.set(Some(b.file_name.clone()));
+                        self.install_matrix(LoadedMatrix::new(b.matrix), Some(target), MatrixChoice::Bundle);
+                    }
+                    Err(e) => self.notice.set(Some(format!("The technique vectors of {} could not be made: {e}", b.file_name))),
+                }
+            }
+            FromWorker::Failed { message, .. } => {
+                self.pending_bundle.set_value(None);
+                self.vectors_progress.set(None);
+                self.matrix_choice.set(self.matrix_choice.get_untracked());
+                self.notice.set(Some(format!("The technique vectors could not be computed: {message}")));
+            }
+            FromWorker::Cancelled { .. } => {
+                self.pending_bundle.set_value(None);
+                self.vectors_progress.set(None);
+            }
+            _ => {}
         }
     }
 
@@ -273,6 +534,12 @@ impl AppState {
         if text.trim().is_empty() {
             return;
         }
+        if self.encoding_job().is_some() {
+            self.notice.set(Some(
+                "The opened bundle's technique vectors are still being computed: map once they are ready, or cancel them.".into(),
+            ));
+            return;
+        }
         if self.busy() {
             self.cancel();
         }
@@ -319,6 +586,7 @@ impl AppState {
         match ModelWorker::spawn(move |ev| state.on_worker(ev)) {
             Ok(w) => {
                 w.send(&self.backend_message());
+                w.send(&ToWorker::SetMatrix { target: self.target.get_value() });
                 self.worker.set_value(Some(w));
                 true
             }
@@ -361,13 +629,39 @@ impl AppState {
             WorkerEvent::Crashed(message) => {
                 // Start a fresh worker on the next try.
                 self.worker.set_value(None);
+                if self.encoding_job().is_some() {
+                    self.on_encoding(FromWorker::Failed { job: 0, message: message.clone() });
+                }
                 self.fail(format!("The mapping stopped unexpectedly: {message}"));
                 return;
             }
         };
+        let encoding = self.encoding_job();
+        let for_encoding = match &msg {
+            FromWorker::EncodeProgress { job, .. }
+            | FromWorker::Encoded { job, .. }
+            | FromWorker::Failed { job, .. }
+            | FromWorker::Cancelled { job } => encoding == Some(*job),
+            _ => false,
+        };
+        if for_encoding {
+            self.on_encoding(msg);
+            return;
+        }
         let active = self.active_job.get_untracked();
         let is_active = |job: JobId| active == Some(job);
         match msg {
+            // The model loads for a bundle's vectors (no report is being mapped).
+            FromWorker::ModelProgress { loaded, total, .. } if active.is_none() && encoding.is_some() => {
+                self.vectors_progress.update(|p| {
+                    if let Some(p) = p {
+                        p.model = Some((loaded, total));
+                    }
+                });
+            }
+            FromWorker::ModelFailed { message } if active.is_none() && encoding.is_some() => {
+                self.on_encoding(FromWorker::Failed { job: 0, message });
+            }
             FromWorker::Started => {}
             FromWorker::Backend { status } => self.backend.set(Some(status)),
             FromWorker::ModelProgress {
@@ -435,6 +729,7 @@ impl AppState {
             let text = self.report.get_untracked();
             let title = report_title(&text, self.file_name.get_untracked().as_deref());
             self.session.set(Some(Session {
+                matrix: self.matrix_id(),
                 title,
                 source: Source::Mapped { text: Some(text) },
                 mapping,
@@ -449,6 +744,11 @@ impl AppState {
                 }
             });
         }
+    }
+
+    /// The ID of the matrix in use (`""` while none is loaded).
+    fn matrix_id(&self) -> String {
+        self.matrix.with_untracked(|m| m.ready().map(|m| m.matrix.id.clone()).unwrap_or_default())
     }
 
     /// Forgets the text, the mapping and the decisions (here and in localStorage).
@@ -497,6 +797,7 @@ impl AppState {
                 self.error.set(None);
                 self.threshold.set(layer.mapping.threshold);
                 self.session.set(Some(Session {
+                    matrix: m.matrix.id.clone(),
                     title: layer.name,
                     source: Source::Imported {
                         comments: layer.comments,
@@ -585,6 +886,23 @@ impl AppState {
     }
 }
 
+/// The similarity target of a bundle from the workers' rows: the vectors (stamped with
+/// the shipped model) and the matrix, as the workers read them.
+fn bundle_target(b: &PendingBundle, dim: usize, rows: &str) -> Result<SimilarityTarget, String> {
+    let meta = VectorsMeta {
+        matrix: b.matrix.id.clone(),
+        model_sha256: model_sha256(),
+        source_sha256: String::new(),
+        prototypes: b.config,
+        examples: b.examples,
+        built_by: "ttpmap web app".into(),
+    };
+    let labels = b.matrix.techniques.iter().map(|t| Label { id: t.id.clone(), name: t.name.clone() }).collect();
+    let bytes = from_base64(rows).map_err(|e| e.to_string())?;
+    let vectors = TechniqueVectors::from_row_bytes(meta, labels, &b.counts, dim, &bytes).map_err(|e| e.to_string())?;
+    Ok(SimilarityTarget { matrix: b.matrix.to_compact_json(), vectors: vectors.to_json() })
+}
+
 /// A file name for a report title: letters, digits and dashes, at most 60 characters.
 pub fn file_stem(title: &str) -> String {
     let mut stem = String::new();
@@ -614,16 +932,7 @@ pub fn App() -> impl IntoView {
     // A plain signal filled by a spawned task rather than a Resource + Suspense: the
     // heatmap must expose every stage (loading, ready, failed) as attributes that tests
     // and users can see, not a fallback that replaces the whole section.
-    spawn_local(async move {
-        let loaded = match load_matrix(MATRIX_URL).await {
-            Ok(m) => MatrixLoad::Ready(Arc::new(m)),
-            Err(e) => {
-                error!("could not load the matrix: {e}");
-                MatrixLoad::Failed(e)
-            }
-        };
-        state.matrix.set(loaded);
-    });
+    spawn_local(async move { state.load_initial_matrix().await });
 
     let subtitle = move || match state.matrix.get() {
         MatrixLoad::Ready(m) => m.title.clone(),
@@ -637,6 +946,7 @@ pub fn App() -> impl IntoView {
                 <p class="tagline">"Map threat-intelligence reports to MITRE ATT&CK techniques, privately: the text never leaves this browser."</p>
             </div>
             <span class="matrix-version" data-testid="matrix-version">{subtitle}</span>
+            <MatrixSelect />
             <BackendControl />
         </header>
         <main class="layout" class:drawer-open=move || state.selected.with(Option::is_some)>

@@ -4,5 +4,6 @@ pub mod app;
 pub mod backend;
 pub mod evidence;
 pub mod heatmap;
+pub mod matrix_select;
 pub mod report;
 pub mod toolbar;

@@ -259,6 +259,51 @@ pub fn encode_texts<S: AsRef<str>>(
     Ok(out)
 }
 
+/// The prototype texts of every technique of `matrix`, in matrix order: all texts, how
+/// many belong to each technique, and how many procedure examples were taken.
+pub struct PrototypePlan {
+    pub texts: Vec<String>,
+    pub counts: Vec<usize>,
+    pub examples: usize,
+}
+
+/// Lists the prototype texts of every technique (what [`compute_vectors`] encodes).
+pub fn prototype_plan(matrix: &Matrix, examples: &Examples, cfg: &PrototypeConfig) -> PrototypePlan {
+    let none = Vec::new();
+    let mut plan = PrototypePlan { texts: Vec::new(), counts: Vec::new(), examples: 0 };
+    for t in &matrix.techniques {
+        let ex = examples.get(&t.id).unwrap_or(&none);
+        plan.examples += ex.len().min(cfg.examples);
+        let texts = prototype_texts(matrix, t, ex, cfg);
+        plan.counts.push(texts.len());
+        plan.texts.extend(texts);
+    }
+    plan
+}
+
+/// Encodes rows of `dim` values as the vectors file stores them: per row, an f32le scale,
+/// then `dim` int8 values (value = int8 * scale). Rows encoded apart (by several workers)
+/// concatenate.
+pub fn rows_to_bytes(vectors: &[f32], dim: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(vectors.len() / dim.max(1) * (dim + 4));
+    for row in vectors.chunks(dim.max(1)) {
+        let scale = row.iter().fold(0f32, |m, x| m.max(x.abs())) / 127.0;
+        bytes.extend_from_slice(&scale.to_le_bytes());
+        bytes.extend(row.iter().map(|x| if scale > 0.0 { (x / scale).round().clamp(-127.0, 127.0) as i8 as u8 } else { 0 }));
+    }
+    bytes
+}
+
+/// Base64 (standard alphabet) of `bytes`, as the vectors file and worker messages carry rows.
+pub fn to_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The bytes of a base64 (standard alphabet) string.
+pub fn from_base64(s: &str) -> Result<Vec<u8>, VectorsError> {
+    base64::engine::general_purpose::STANDARD.decode(s.as_bytes()).map_err(|e| VectorsError::Malformed(e.to_string()))
+}
+
 /// Computes the prototype vectors of every technique of `matrix`.
 /// `progress(done, total)` counts prototype texts.
 pub fn compute_vectors(
@@ -270,15 +315,11 @@ pub fn compute_vectors(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<TechniqueVectors, ModelError> {
-    let none = Vec::new();
-    let mut texts = Vec::new();
+    let plan = prototype_plan(matrix, examples, cfg);
+    let (texts, example_count) = (plan.texts, plan.examples);
     let mut offsets = vec![0];
-    let mut example_count = 0;
-    for t in &matrix.techniques {
-        let ex = examples.get(&t.id).unwrap_or(&none);
-        example_count += ex.len().min(cfg.examples);
-        texts.extend(prototype_texts(matrix, t, ex, cfg));
-        offsets.push(texts.len());
+    for c in &plan.counts {
+        offsets.push(offsets.last().unwrap_or(&0) + c);
     }
     let encoded = encode_texts(classifier, &texts, batch, progress)?;
     let dim = encoded.first().map_or(0, |v| v.len());
@@ -359,12 +400,7 @@ impl TechniqueVectors {
 
     /// The vectors file (int8 rows with a per-row scale, base64), JSON.
     pub fn to_json(&self) -> String {
-        let mut bytes = Vec::with_capacity(self.rows() * (self.dim + 4));
-        for row in self.vectors.chunks(self.dim.max(1)) {
-            let scale = row.iter().fold(0f32, |m, x| m.max(x.abs())) / 127.0;
-            bytes.extend_from_slice(&scale.to_le_bytes());
-            bytes.extend(row.iter().map(|x| if scale > 0.0 { (x / scale).round().clamp(-127.0, 127.0) as i8 as u8 } else { 0 }));
-        }
+        let bytes = rows_to_bytes(&self.vectors, self.dim);
         let file = VectorsFile {
             format: VECTORS_FORMAT.into(),
             meta: self.meta.clone(),
@@ -388,24 +424,35 @@ impl TechniqueVectors {
         if f.format != VECTORS_FORMAT {
             return Err(bad(format!("format is {:?}, expected {VECTORS_FORMAT:?}", f.format)));
         }
-        let bytes = base64::engine::general_purpose::STANDARD.decode(f.data.as_bytes()).map_err(|e| bad(e.to_string()))?;
+        let bytes = from_base64(&f.data)?;
+        let counts: Vec<usize> = f.techniques.iter().map(|t| t.prototypes).collect();
+        let techniques = f.techniques.into_iter().map(|t| Label { id: t.id, name: t.name }).collect();
+        Self::from_row_bytes(f.meta, techniques, &counts, f.dim, &bytes)
+    }
+
+    /// Vectors from rows in the file's byte form ([`rows_to_bytes`]); technique `i` owns
+    /// the next `counts[i]` rows. Rows are re-normalised.
+    pub fn from_row_bytes(meta: VectorsMeta, techniques: Vec<Label>, counts: &[usize], dim: usize, bytes: &[u8]) -> Result<Self, VectorsError> {
+        let bad = |s: String| VectorsError::Malformed(s);
+        if counts.len() != techniques.len() {
+            return Err(bad(format!("{} prototype counts for {} techniques", counts.len(), techniques.len())));
+        }
         let mut offsets = vec![0];
-        for t in &f.techniques {
-            offsets.push(offsets.last().unwrap_or(&0) + t.prototypes);
+        for c in counts {
+            offsets.push(offsets.last().unwrap_or(&0) + c);
         }
         let rows = *offsets.last().unwrap_or(&0);
-        if f.dim == 0 || bytes.len() != rows * (f.dim + 4) {
-            return Err(bad(format!("{} bytes of data for {rows} rows of {} values", bytes.len(), f.dim)));
+        if dim == 0 || bytes.len() != rows * (dim + 4) {
+            return Err(bad(format!("{} bytes of data for {rows} rows of {dim} values", bytes.len())));
         }
-        let mut vectors = Vec::with_capacity(rows * f.dim);
-        for row in bytes.chunks(f.dim + 4) {
+        let mut vectors = Vec::with_capacity(rows * dim);
+        for row in bytes.chunks(dim + 4) {
             let scale = f32::from_le_bytes([row[0], row[1], row[2], row[3]]);
             let start = vectors.len();
             vectors.extend(row[4..].iter().map(|&b| b as i8 as f32 * scale));
             normalise(&mut vectors[start..]);
         }
-        let techniques = f.techniques.into_iter().map(|t| Label { id: t.id, name: t.name }).collect();
-        Ok(Self::new(f.meta, techniques, offsets, f.dim, vectors))
+        Ok(Self::new(meta, techniques, offsets, dim, vectors))
     }
 }
 
@@ -598,6 +645,16 @@ mod tests {
     fn a_truncated_file_is_refused() {
         let json = vectors().to_json().replace("\"prototypes\":1", "\"prototypes\":2");
         assert!(matches!(TechniqueVectors::from_json(&json), Err(VectorsError::Malformed(_))));
+    }
+
+    #[test]
+    fn rows_encoded_apart_concatenate_into_the_same_vectors() {
+        let v = vectors();
+        let mut bytes = rows_to_bytes(&v.vectors[..3], 3);
+        bytes.extend(rows_to_bytes(&v.vectors[3..], 3));
+        let back = TechniqueVectors::from_row_bytes(v.meta.clone(), v.techniques.clone(), &[2, 1], 3, &from_base64(&to_base64(&bytes)).unwrap()).unwrap();
+        assert_eq!(back.cosines(&[0.0, 0.0, 1.0], Pooling::Max), vec![0.0, 1.0]);
+        assert!(TechniqueVectors::from_row_bytes(v.meta.clone(), v.techniques.clone(), &[1, 1], 3, &bytes).is_err());
     }
 
     #[test]
