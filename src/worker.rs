@@ -416,6 +416,7 @@ impl Engine {
         let classifier = match format {
             WeightFormat::F32 => Classifier::from_tensors(manifest, &tensors, &tokenizer),
             WeightFormat::Q8 => Classifier::from_verified(manifest, &gguf, &tokenizer, format),
+            WeightFormat::I8 => Classifier::from_tensors_as(manifest, &tensors, &tokenizer, format),
         }
         .map_err(|e| format!("The model could not be loaded: {e}"))?;
         drop(gguf);
