@@ -139,8 +139,8 @@ pub enum WeightFormat {
     /// Kept as the file's Q8_0 blocks (about 22 MB), multiplied by candle's quantized
     /// matmul (activations quantized to Q8_0 per row, integer dot products).
     Q8,
-    /// Re-quantized at load to int8 with one scale per output row (about 21 MB, held
-    /// widened to i16), multiplied by our register-blocked integer kernel
+    /// Re-quantized at load to int8 with one scale per output row (about 11 MB),
+    /// multiplied by our register-blocked integer kernel
     /// (`crate::int8`: activations quantized to int16 per row, `i32x4.dot_i16x8_s` in wasm).
     I8,
 }
