@@ -134,7 +134,7 @@ impl IntLinear {
         let mut xq = vec![0i16; mp * kp];
         let xs = quantize_rows(x, m, self.k, kp, activation_max(kp), &mut xq);
         let mut y = vec![0f32; m * n];
-        gemm(&xq, &self.w, mp, self.w.len() / kp, kp, &mut |mi, nj, t: &[[i32; NR]; MR]| {
+        gemm(&xq, &self.w, mp, self.w.len() / kp, kp, |mi, nj, t: &[[i32; NR]; MR]| {
             for (i, row) in t.iter().enumerate() {
                 let r = mi + i;
                 if r >= m {
@@ -181,27 +181,27 @@ impl CustomOp1 for IntLinear {
 /// (`mp` a multiple of [`MR`], `np` of [`NR`], `kp` of 8), values small enough that no
 /// i32 sum overflows (see [`activation_max`]). `store(row, col, tile)` receives each
 /// `MR x NR` tile of exact i32 results, at its top-left position.
-pub fn gemm(x: &[i16], w: &[i8], mp: usize, np: usize, kp: usize, store: &mut dyn FnMut(usize, usize, &[[i32; NR]; MR])) {
+pub fn gemm<F: FnMut(usize, usize, &[[i32; NR]; MR])>(x: &[i16], w: &[i8], mp: usize, np: usize, kp: usize, mut store: F) {
     assert!(mp % MR == 0 && np % NR == 0 && kp % KSTEP == 0, "unpadded operands");
     assert!(x.len() >= mp * kp && w.len() >= np * kp, "operands shorter than their shape");
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: AVX2 is available on this CPU (checked just above).
-            return unsafe { gemm_avx2(x, w, mp, np, kp, store) };
+            return unsafe { gemm_avx2(x, w, mp, np, kp, &mut store) };
         }
     }
-    gemm_blocked(x, w, mp, np, kp, store)
+    gemm_blocked(x, w, mp, np, kp, &mut store)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn gemm_avx2(x: &[i16], w: &[i8], mp: usize, np: usize, kp: usize, store: &mut dyn FnMut(usize, usize, &[[i32; NR]; MR])) {
+unsafe fn gemm_avx2<F: FnMut(usize, usize, &[[i32; NR]; MR])>(x: &[i16], w: &[i8], mp: usize, np: usize, kp: usize, store: &mut F) {
     gemm_blocked(x, w, mp, np, kp, store)
 }
 
 #[inline(always)]
-fn gemm_blocked(x: &[i16], w: &[i8], mp: usize, np: usize, kp: usize, store: &mut dyn FnMut(usize, usize, &[[i32; NR]; MR])) {
+fn gemm_blocked<F: FnMut(usize, usize, &[[i32; NR]; MR])>(x: &[i16], w: &[i8], mp: usize, np: usize, kp: usize, store: &mut F) {
     for m0 in (0..mp).step_by(MC) {
         let m1 = (m0 + MC).min(mp);
         for n0 in (0..np).step_by(NR) {
@@ -306,7 +306,7 @@ mod tests {
             let x: Vec<i16> = (0..mp * kp).map(|i| if i % 7 == 0 { amax as i16 } else { rng.int(-amax, amax) as i16 }).collect();
             let w: Vec<i8> = (0..np * kp).map(|i| if i % 7 == 0 { -WEIGHT_MAX as i8 } else { rng.int(-WEIGHT_MAX, WEIGHT_MAX) as i8 }).collect();
             let mut got = vec![i32::MIN; mp * np];
-            gemm(&x, &w, mp, np, kp, &mut |r, c, t| {
+            gemm(&x, &w, mp, np, kp, |r, c, t| {
                 for i in 0..MR {
                     for j in 0..NR {
                         got[(r + i) * np + c + j] = t[i][j];
