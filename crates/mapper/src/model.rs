@@ -139,10 +139,10 @@ pub enum WeightFormat {
     /// Kept as the file's Q8_0 blocks (about 22 MB), multiplied by candle's quantized
     /// matmul (activations quantized to Q8_0 per row, integer dot products).
     Q8,
-    /// Re-quantized at load to int8 with one scale per output row (about 11 MB),
-    /// multiplied by our register-blocked integer kernel
+    /// Re-quantized at load to 11-bit integers with one scale per output row (held as
+    /// i16, about 21 MB), multiplied by our register-blocked integer kernel
     /// (`crate::int8`: activations quantized to int16 per row, `i32x4.dot_i16x8_s` in wasm).
-    I8,
+    I16,
 }
 
 impl std::str::FromStr for WeightFormat {
@@ -151,8 +151,8 @@ impl std::str::FromStr for WeightFormat {
         match s {
             "f32" => Ok(Self::F32),
             "q8" => Ok(Self::Q8),
-            "i8" => Ok(Self::I8),
-            _ => Err(format!("unknown weight format {s:?} (f32, q8 or i8)")),
+            "i16" => Ok(Self::I16),
+            _ => Err(format!("unknown weight format {s:?} (f32, q8 or i16)")),
         }
     }
 }
@@ -233,7 +233,7 @@ impl Classifier {
     }
 
     /// Builds the classifier from f32 tensors with the dense layers computing in `format`
-    /// ([`WeightFormat::I8`] re-quantizes them; [`WeightFormat::Q8`] needs the file's
+    /// ([`WeightFormat::I16`] re-quantizes them; [`WeightFormat::Q8`] needs the file's
     /// blocks, so it is built as f32 here: use [`Classifier::from_verified`] for it).
     pub fn from_tensors_as(manifest: Manifest, tensors: &HashMap<String, Tensor>, tokenizer_json: &[u8], format: WeightFormat) -> Result<Self, ModelError> {
         Self::from_parts(manifest, tensors, &QuantizedWeights::new(), format, tokenizer_json)
@@ -242,7 +242,7 @@ impl Classifier {
     fn from_parts(manifest: Manifest, tensors: &HashMap<String, Tensor>, quantized: &QuantizedWeights, format: WeightFormat, tokenizer_json: &[u8]) -> Result<Self, ModelError> {
         let device = Device::Cpu;
         let encoder = match format {
-            WeightFormat::I8 => Encoder::from_tensors_int8(manifest.encoder.clone(), tensors)?,
+            WeightFormat::I16 => Encoder::from_tensors_int8(manifest.encoder.clone(), tensors)?,
             WeightFormat::F32 | WeightFormat::Q8 => Encoder::from_tensors_quantized(manifest.encoder.clone(), tensors, quantized)?,
         };
         let get = |n: &str| tensors.get(n).cloned().ok_or_else(|| ModelError::Weights(format!("missing tensor {n}")));
