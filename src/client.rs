@@ -69,7 +69,7 @@ fn worker_count(search: &str) -> usize {
     plan_workers(cores, memory)
 }
 
-/// The workers' script URL, passing on the page's `?weights=` (f32 or q8) if given.
+/// The workers' script URL, passing on the page's `?weights=` (f32, q8 or i16) if given.
 fn worker_url(search: &str) -> String {
     match query_param(search, "weights") {
         Some(w) if w.chars().all(|c| c.is_ascii_alphanumeric()) => {

@@ -54,10 +54,12 @@ const PROGRESS_EVERY_MS: f64 = 100.0;
 const TOKENIZE_SLICE: usize = 1024;
 
 /// How the encoder's dense layers hold their weights unless the worker's URL says
-/// otherwise (`worker-boot.js?weights=q8`, passed on from the page's `?weights=`).
-/// f32: in the browser, candle's f32 gemm (simd128) mapped the 5,000-word report faster
-/// than its Q8_0 quantized matmul (docs/benchmarks.md).
-pub const DEFAULT_WEIGHTS: WeightFormat = WeightFormat::F32;
+/// otherwise (`worker-boot.js?weights=f32`, passed on from the page's `?weights=`).
+/// i16: our integer kernel (`ttpmap_mapper::int8`, `i32x4.dot_i16x8_s`) mapped the
+/// 5,000-word report about 1.4-1.5 times as fast as candle's f32 gemm (simd128), which
+/// beat candle's Q8_0 quantized matmul, with the same validation evaluation as f32
+/// (docs/benchmarks.md).
+pub const DEFAULT_WEIGHTS: WeightFormat = WeightFormat::I16;
 
 /// How many sentences to score between two looks at the message queue.
 ///
@@ -523,6 +525,7 @@ impl Engine {
         let classifier = match format {
             WeightFormat::F32 => Classifier::from_tensors(manifest, &tensors, &tokenizer),
             WeightFormat::Q8 => Classifier::from_verified(manifest, &gguf, &tokenizer, format),
+            WeightFormat::I16 => Classifier::from_tensors_as(manifest, &tensors, &tokenizer, format),
         }
         .map_err(|e| format!("The model could not be loaded: {e}"))?;
         drop(gguf);

@@ -2,7 +2,7 @@
 //   node tests/e2e/bench.mjs [report.txt] [--query '?workers=1&weights=q8']
 // (default tests/fixtures/report-5000w.txt; the query is added to the app's URL: `workers`
 // sets how many inference workers share the report, `weights` the worker's weight format,
-// f32 or q8). Not a test: it prints figures for docs/benchmarks.md.
+// f32, q8 or i16). Not a test: it prints figures for docs/benchmarks.md.
 //
 // - first visit: every file the page fetches to map its first report (the model
 //   included), raw and gzip-compressed (what a compressing static host would send);

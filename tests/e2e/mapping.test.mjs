@@ -536,13 +536,18 @@ test("several workers sharing a report give the mapping one worker gives, and co
   assert.ok(detected(one.mapping).length > 0);
   assert.deepEqual(detected(three.mapping), detected(one.mapping));
   // Every candidate technique, its score and its best evidence sentence; scores may differ
-  // in the last bits where a sentence was batched with others of another length.
+  // a little where a sentence was batched with others of another length: candle's f32
+  // attention products then differ in the last bits, and the integer kernel (the
+  // worker's default weights, i16) rounds each activation row to integers, so such a
+  // difference can move a value by one quantization step (1/5,466 of its row's largest):
+  // 3.6e-4 on a probability was seen (T1588.002), so the bound is 2e-3.
+  const TOL = 2e-3;
   assert.deepEqual(three.mapping.techniques.map((t) => t.id).sort(), one.mapping.techniques.map((t) => t.id).sort());
   for (const t of one.mapping.techniques) {
     const u = three.mapping.techniques.find((x) => x.id === t.id);
-    assert.ok(Math.abs(u.score - t.score) < 1e-4, `${t.id}: ${u.score} vs ${t.score}`);
+    assert.ok(Math.abs(u.score - t.score) < TOL, `${t.id}: ${u.score} vs ${t.score}`);
     assert.equal(u.evidence.length, t.evidence.length, t.id);
-    if (t.evidence.length < 2 || t.evidence[0].score - t.evidence[1].score > 1e-4) {
+    if (t.evidence.length < 2 || t.evidence[0].score - t.evidence[1].score > TOL) {
       assert.equal(u.evidence[0].start, t.evidence[0].start, t.id);
     }
   }

@@ -13,6 +13,8 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor, D};
 use candle_nn::Linear;
 
+use crate::int8::IntLinear;
+
 /// Hyper-parameters of a BERT encoder; `Default` is all-MiniLM-L6-v2.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BertConfig {
@@ -64,6 +66,8 @@ impl Norm {
 enum Dense {
     F32(Linear),
     Quantized { weight: QMatMul, bias: Tensor },
+    /// Our integer kernel (int8 weights, int16 activations; `crate::int8`).
+    Int(Arc<IntLinear>),
 }
 
 impl Dense {
@@ -71,6 +75,7 @@ impl Dense {
         match self {
             Dense::F32(l) => l.forward(x),
             Dense::Quantized { weight, bias } => weight.forward(x)?.broadcast_add(bias),
+            Dense::Int(l) => x.contiguous()?.apply_op1_no_bwd(l.as_ref()),
         }
     }
 }
@@ -148,9 +153,21 @@ fn get(t: &HashMap<String, Tensor>, name: &str) -> Result<Tensor> {
 /// Quantized weight matrices by tensor name (see [`Encoder::from_tensors_quantized`]).
 pub type QuantizedWeights = HashMap<String, Arc<QTensor>>;
 
-fn linear(t: &HashMap<String, Tensor>, q: &QuantizedWeights, prefix: &str) -> Result<Dense> {
+/// How [`Encoder`]'s dense layers compute (the weights' source is the same f32 map).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DenseKind {
+    /// f32 gemm, or candle's quantized matmul for the weights found in the quantized map.
+    F32OrQuantized,
+    /// Our integer kernel over the f32 weights re-quantized per row.
+    Int8,
+}
+
+fn linear(t: &HashMap<String, Tensor>, q: &QuantizedWeights, kind: DenseKind, prefix: &str) -> Result<Dense> {
     let weight = format!("{prefix}.weight");
     let bias = get(t, &format!("{prefix}.bias"))?;
+    if kind == DenseKind::Int8 {
+        return Ok(Dense::Int(Arc::new(IntLinear::from_tensors(&get(t, &weight)?, Some(&bias))?)));
+    }
     Ok(match q.get(&weight) {
         Some(w) => Dense::Quantized { weight: QMatMul::from_arc(w.clone())?, bias },
         None => Dense::F32(Linear::new(get(t, &weight)?, Some(bias))),
@@ -175,19 +192,30 @@ impl Encoder {
     /// as quantized matmuls over it (their biases, the embeddings and the norms stay f32
     /// in `t`). Inference only.
     pub fn from_tensors_quantized(cfg: BertConfig, t: &HashMap<String, Tensor>, q: &QuantizedWeights) -> Result<Self> {
+        Self::build(cfg, t, q, DenseKind::F32OrQuantized)
+    }
+
+    /// Like [`Encoder::from_tensors`], but every dense layer runs our integer kernel
+    /// (`crate::int8`: weights re-quantized to int8 per output row from `t`, activations to
+    /// int16 per row at run time). Inference only.
+    pub fn from_tensors_int8(cfg: BertConfig, t: &HashMap<String, Tensor>) -> Result<Self> {
+        Self::build(cfg, t, &QuantizedWeights::new(), DenseKind::Int8)
+    }
+
+    fn build(cfg: BertConfig, t: &HashMap<String, Tensor>, q: &QuantizedWeights, kind: DenseKind) -> Result<Self> {
         let eps = cfg.layer_norm_eps;
         let token_type0 = get(t, "embeddings.token_type_embeddings.weight")?.get(0)?;
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
             let p = format!("encoder.layer.{i}");
             layers.push(Layer {
-                query: linear(t, q, &format!("{p}.attention.self.query"))?,
-                key: linear(t, q, &format!("{p}.attention.self.key"))?,
-                value: linear(t, q, &format!("{p}.attention.self.value"))?,
-                attn_out: linear(t, q, &format!("{p}.attention.output.dense"))?,
+                query: linear(t, q, kind, &format!("{p}.attention.self.query"))?,
+                key: linear(t, q, kind, &format!("{p}.attention.self.key"))?,
+                value: linear(t, q, kind, &format!("{p}.attention.self.value"))?,
+                attn_out: linear(t, q, kind, &format!("{p}.attention.output.dense"))?,
                 attn_norm: norm(t, &format!("{p}.attention.output.LayerNorm"), eps)?,
-                intermediate: linear(t, q, &format!("{p}.intermediate.dense"))?,
-                output: linear(t, q, &format!("{p}.output.dense"))?,
+                intermediate: linear(t, q, kind, &format!("{p}.intermediate.dense"))?,
+                output: linear(t, q, kind, &format!("{p}.output.dense"))?,
                 out_norm: norm(t, &format!("{p}.output.LayerNorm"), eps)?,
             });
         }

@@ -7,6 +7,7 @@
 pub mod bert;
 pub mod export;
 pub mod input;
+pub mod int8;
 pub mod mapping;
 pub mod model;
 pub mod segment;

@@ -139,6 +139,10 @@ pub enum WeightFormat {
     /// Kept as the file's Q8_0 blocks (about 22 MB), multiplied by candle's quantized
     /// matmul (activations quantized to Q8_0 per row, integer dot products).
     Q8,
+    /// Re-quantized at load to 11-bit integers with one scale per output row (held as
+    /// i16, about 21 MB), multiplied by our register-blocked integer kernel
+    /// (`crate::int8`: activations quantized to int16 per row, `i32x4.dot_i16x8_s` in wasm).
+    I16,
 }
 
 impl std::str::FromStr for WeightFormat {
@@ -147,7 +151,8 @@ impl std::str::FromStr for WeightFormat {
         match s {
             "f32" => Ok(Self::F32),
             "q8" => Ok(Self::Q8),
-            _ => Err(format!("unknown weight format {s:?} (f32 or q8)")),
+            "i16" => Ok(Self::I16),
+            _ => Err(format!("unknown weight format {s:?} (f32, q8 or i16)")),
         }
     }
 }
@@ -219,17 +224,27 @@ impl Classifier {
     /// Builds the classifier from model files already verified against the manifest.
     pub fn from_verified(manifest: Manifest, gguf: &[u8], tokenizer_json: &[u8], format: WeightFormat) -> Result<Self, ModelError> {
         let (tensors, quantized) = read_gguf(gguf, format, &Device::Cpu)?;
-        Self::from_parts(manifest, &tensors, &quantized, tokenizer_json)
+        Self::from_parts(manifest, &tensors, &quantized, format, tokenizer_json)
     }
 
     /// Builds the classifier from f32 tensors (used by training and parity tests).
     pub fn from_tensors(manifest: Manifest, tensors: &HashMap<String, Tensor>, tokenizer_json: &[u8]) -> Result<Self, ModelError> {
-        Self::from_parts(manifest, tensors, &QuantizedWeights::new(), tokenizer_json)
+        Self::from_parts(manifest, tensors, &QuantizedWeights::new(), WeightFormat::F32, tokenizer_json)
     }
 
-    fn from_parts(manifest: Manifest, tensors: &HashMap<String, Tensor>, quantized: &QuantizedWeights, tokenizer_json: &[u8]) -> Result<Self, ModelError> {
+    /// Builds the classifier from f32 tensors with the dense layers computing in `format`
+    /// ([`WeightFormat::I16`] re-quantizes them; [`WeightFormat::Q8`] needs the file's
+    /// blocks, so it is built as f32 here: use [`Classifier::from_verified`] for it).
+    pub fn from_tensors_as(manifest: Manifest, tensors: &HashMap<String, Tensor>, tokenizer_json: &[u8], format: WeightFormat) -> Result<Self, ModelError> {
+        Self::from_parts(manifest, tensors, &QuantizedWeights::new(), format, tokenizer_json)
+    }
+
+    fn from_parts(manifest: Manifest, tensors: &HashMap<String, Tensor>, quantized: &QuantizedWeights, format: WeightFormat, tokenizer_json: &[u8]) -> Result<Self, ModelError> {
         let device = Device::Cpu;
-        let encoder = Encoder::from_tensors_quantized(manifest.encoder.clone(), tensors, quantized)?;
+        let encoder = match format {
+            WeightFormat::I16 => Encoder::from_tensors_int8(manifest.encoder.clone(), tensors)?,
+            WeightFormat::F32 | WeightFormat::Q8 => Encoder::from_tensors_quantized(manifest.encoder.clone(), tensors, quantized)?,
+        };
         let get = |n: &str| tensors.get(n).cloned().ok_or_else(|| ModelError::Weights(format!("missing tensor {n}")));
         let head = Linear::new(get(HEAD_WEIGHT)?, Some(get(HEAD_BIAS)?));
         let (rows, _) = head.weight().dims2()?;

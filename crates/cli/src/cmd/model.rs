@@ -27,8 +27,9 @@ pub struct ModelArgs {
     /// For tests of the fallback: destroy the GPU device after this many batches.
     #[arg(long, hide = true, value_name = "BATCHES")]
     pub lose_gpu_after: Option<usize>,
-    /// How the CPU encoder's dense layers hold their weights: `f32` (dequantized at load) or
-    /// `q8` (the file's Q8_0 blocks, quantized matmul).
+    /// How the CPU encoder's dense layers hold their weights: `f32` (dequantized at load),
+    /// `q8` (the file's Q8_0 blocks, candle's quantized matmul) or `i16` (11-bit integers
+    /// per output row, our integer kernel).
     #[arg(long, value_name = "FORMAT", default_value = "f32")]
     pub weights: WeightFormat,
 }
@@ -63,6 +64,7 @@ fn load_tensors(dir: &Path, format: WeightFormat) -> Result<(Classifier, HashMap
     let classifier = match format {
         WeightFormat::F32 => Classifier::from_tensors(manifest, &tensors, &tok),
         WeightFormat::Q8 => Classifier::from_verified(manifest, &gguf, &tok, format),
+        WeightFormat::I16 => Classifier::from_tensors_as(manifest, &tensors, &tok, format),
     }
     .with_context(context)?;
     Ok((classifier, tensors))
