@@ -22,6 +22,10 @@ const QUOTE_CHARS: usize = 400;
 struct Selected {
     id: String,
     name: String,
+    /// What the matrix says the technique is (empty when the matrix has no text for it).
+    description: String,
+    /// The technique's page (ATT&CK's site, or the matrix's own), when the matrix gives one.
+    url: Option<String>,
     /// As the model (or the layer) gave it, before decisions: evidence stays readable
     /// after a dismissal.
     original: Option<TechniqueMapping>,
@@ -75,10 +79,19 @@ pub fn EvidencePanel() -> impl IntoView {
 
     let selected = Memo::new(move |_| {
         let id = state.selected.get()?;
-        let matrix_name = state.matrix.with(|m| {
-            m.ready()
-                .and_then(|m| m.matrix.technique(&id).map(|t| t.name.clone()))
+        let about = state.matrix.with(|m| {
+            m.ready().and_then(|m| {
+                m.matrix
+                    .technique(&id)
+                    .map(|t| (t.name.clone(), t.description.clone(), t.url.clone()))
+            })
         });
+        let (matrix_name, description, url) = match about {
+            Some((name, description, url)) => (Some(name), description, Some(url)),
+            None => (None, String::new(), None),
+        };
+        // Only web pages: a bundle's URL field is not trusted to be one.
+        let url = url.filter(|u| u.starts_with("https://") || u.starts_with("http://"));
         let score = state.effective.with(|e| {
             e.as_ref()
                 .and_then(|e| e.techniques.iter().find(|t| t.id == id).map(|t| t.score))
@@ -92,6 +105,8 @@ pub fn EvidencePanel() -> impl IntoView {
                 .unwrap_or_default();
             Some(Selected {
                 name,
+                description,
+                url,
                 original,
                 score,
                 dismissed: s.is_some_and(|s| s.decisions.dismissed.contains(&id)),
@@ -284,6 +299,22 @@ pub fn EvidencePanel() -> impl IntoView {
                         "×"
                     </button>
                 </header>
+                {move || {
+                    let s = selected.get()?;
+                    (!s.description.is_empty() || s.url.is_some()).then(|| {
+                        view! {
+                            <details class="technique-about" data-testid="technique-about">
+                                <summary>"What this technique is"</summary>
+                                <p data-testid="technique-description">{s.description.clone()}</p>
+                                {s.url.clone().map(|u| view! {
+                                    <a href=u target="_blank" rel="noopener noreferrer" data-testid="technique-link">
+                                        "Open its page (a new tab; the report stays here)"
+                                    </a>
+                                })}
+                            </details>
+                        }
+                    })
+                }}
                 <p
                     class=move || format!("ev-status {}", status().map(|s| s.0).unwrap_or_default())
                     data-testid="evidence-status"

@@ -17,6 +17,7 @@ import {
 const LONG_REPORT = await readFile(path.join(REPO_ROOT, "tests/fixtures/report-5000w.txt"), "utf8");
 const TITLE = SHORT_REPORT.split("\n")[0];
 const MANIFEST = JSON.parse(await readFile(path.join(REPO_ROOT, "public/model/manifest.json"), "utf8"));
+const ENTERPRISE = JSON.parse(await readFile(path.join(REPO_ROOT, "public/matrices/enterprise.json"), "utf8"));
 /** The model's download size: every file the manifest lists. */
 const MODEL_BYTES = MANIFEST.files.reduce((n, f) => n + f.bytes, 0);
 /** The CLI built by `cargo test --release` (scripts/test.sh runs that before these tests). */
@@ -218,6 +219,14 @@ test("expected techniques are detected in a short report, with their evidence hi
   await panel.waitFor();
   assert.equal(await panel.getAttribute("data-technique-id"), best);
   assert.equal(await panel.getByTestId("evidence-status").getAttribute("data-status"), "detected");
+  // What the technique is, from the matrix, with a link to its page (not followed).
+  const technique = ENTERPRISE.techniques.find((t) => t.id === best);
+  const about = panel.getByTestId("technique-about");
+  await about.locator("summary").click();
+  const squash = (t) => t.replace(/\s+/g, " ").trim();
+  assert.ok(technique.description.length > 20, `${best} has a description in the matrix`);
+  assert.equal(squash(await about.getByTestId("technique-description").innerText()), squash(technique.description));
+  assert.equal(await about.getByTestId("technique-link").getAttribute("href"), technique.url);
   const items = panel.getByTestId("evidence-item");
   assert.ok((await items.count()) >= 1, "at least one evidence sentence");
   const firstScore = Number(await items.first().getAttribute("data-score"));
