@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::app::AppState;
@@ -31,13 +30,7 @@ pub fn MatrixSelect() -> impl IntoView {
     };
 
     let on_file = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+        if let Some(file) = super::picked_file(&ev) {
             spawn_local(async move {
                 let name = file.name();
                 match JsFuture::from(file.array_buffer()).await {
@@ -51,7 +44,6 @@ pub fn MatrixSelect() -> impl IntoView {
                 }
             });
         }
-        input.set_value("");
     };
 
     let progress = move || {

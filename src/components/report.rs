@@ -4,7 +4,6 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ttpmap_mapper::input::{extract_text, InputKind};
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::app::{AppState, Progress};
@@ -79,17 +78,9 @@ pub fn ReportPanel() -> impl IntoView {
         }
     };
     let on_pick = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+        if let Some(file) = super::picked_file(&ev) {
             spawn_local(open_file(state, file));
         }
-        // The same file can be opened again after editing it.
-        input.set_value("");
     };
 
     // The mapping shown was made from another text than the one in the box.

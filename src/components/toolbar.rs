@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::app::AppState;
@@ -65,13 +64,7 @@ pub fn Toolbar() -> impl IntoView {
     };
 
     let on_open_layer = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+        if let Some(file) = super::picked_file(&ev) {
             spawn_local(async move {
                 match JsFuture::from(file.text()).await {
                     Ok(text) => state.open_layer(&text.as_string().unwrap_or_default()),
@@ -81,7 +74,6 @@ pub fn Toolbar() -> impl IntoView {
                 }
             });
         }
-        input.set_value("");
     };
 
     let set_view = move |change: fn(&mut ViewOptions, bool), on: bool| {
