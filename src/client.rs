@@ -183,26 +183,15 @@ impl Pool {
     fn send(&mut self, msg: &ToWorker) -> Option<FromWorker> {
         let mut answer = None;
         let per_worker: Vec<ToWorker> = match msg {
-            ToWorker::Map { job, text, .. } => {
+            ToWorker::Map { job, .. } | ToWorker::Encode { job, .. } => {
                 let count = if self.gpu { 1 } else { self.count };
-                self.gather = Some((*job, Gather::new(count)));
+                if matches!(msg, ToWorker::Map { .. }) {
+                    self.gather = Some((*job, Gather::new(count)));
+                } else {
+                    self.encoding = Some((*job, EncodeGather::new(count)));
+                }
                 (0..count)
-                    .map(|index| ToWorker::Map {
-                        job: *job,
-                        text: text.clone(),
-                        shard: Shard { index, count },
-                    })
-                    .collect()
-            }
-            ToWorker::Encode { job, texts, .. } => {
-                let count = if self.gpu { 1 } else { self.count };
-                self.encoding = Some((*job, EncodeGather::new(count)));
-                (0..count)
-                    .map(|index| ToWorker::Encode {
-                        job: *job,
-                        texts: texts.clone(),
-                        shard: Shard { index, count },
-                    })
+                    .map(|index| msg.with_shard(Shard { index, count }))
                     .collect()
             }
             // The analyst's choice is the first worker's; the others stay on the CPU.

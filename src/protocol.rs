@@ -136,6 +136,16 @@ pub fn query_param<'a>(search: &'a str, name: &str) -> Option<&'a str> {
 }
 
 impl ToWorker {
+    /// The same job for one worker of a pool: a Map or Encode with `shard`; other
+    /// messages are unchanged.
+    pub fn with_shard(&self, shard: Shard) -> ToWorker {
+        let mut msg = self.clone();
+        if let ToWorker::Map { shard: s, .. } | ToWorker::Encode { shard: s, .. } = &mut msg {
+            *s = shard;
+        }
+        msg
+    }
+
     pub fn to_json(&self) -> String {
         // Plain strings and numbers: serialising cannot fail.
         serde_json::to_string(self).unwrap_or_default()
@@ -159,6 +169,17 @@ impl FromWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_shard_sets_the_shard_of_jobs_only() {
+        let shard = Shard { index: 1, count: 3 };
+        let map = ToWorker::Map { job: 4, text: "x".into(), shard: Shard::default() };
+        assert_eq!(map.with_shard(shard).to_json(), ToWorker::Map { job: 4, text: "x".into(), shard }.to_json());
+        let encode = ToWorker::Encode { job: 5, texts: vec!["y".into()], shard: Shard::default() };
+        assert_eq!(encode.with_shard(shard).to_json(), ToWorker::Encode { job: 5, texts: vec!["y".into()], shard }.to_json());
+        let cancel = ToWorker::Cancel { job: 4 };
+        assert_eq!(cancel.with_shard(shard).to_json(), cancel.to_json());
+    }
 
     #[test]
     fn messages_round_trip_as_tagged_json() {
