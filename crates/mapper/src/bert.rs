@@ -303,15 +303,21 @@ impl CustomOp1 for GeluErf {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("gelu: expected f32 storage")
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("gelu: expected a contiguous tensor")
-        };
-        let out: Vec<f32> = data[start..end].iter().map(|&x| gelu_scalar(x)).collect();
+        let out: Vec<f32> = contiguous_f32(storage, layout, "gelu")?.iter().map(|&x| gelu_scalar(x)).collect();
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
+}
+
+/// The f32 values a custom op's input holds, which must be contiguous (`op` names the op
+/// in the error).
+pub(crate) fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+    let CpuStorage::F32(data) = storage else {
+        candle_core::bail!("{op}: expected f32 input")
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("{op}: expected a contiguous input")
+    };
+    Ok(&data[start..end])
 }
 
 #[inline(always)]

@@ -164,18 +164,12 @@ impl CustomOp1 for IntLinear {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("int8 linear: expected f32 input")
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("int8 linear: expected a contiguous input")
-        };
+        let x = crate::bert::contiguous_f32(storage, layout, "int8 linear")?;
         let dims = layout.shape().dims();
         if dims.last() != Some(&self.k) {
             candle_core::bail!("int8 linear: input {:?} does not end in {}", dims, self.k)
         }
-        let m = (end - start) / self.k;
-        let y = self.forward_slice(&data[start..end], m);
+        let y = self.forward_slice(x, x.len() / self.k);
         let mut out_dims = dims.to_vec();
         *out_dims.last_mut().unwrap() = self.n;
         Ok((CpuStorage::F32(y), Shape::from(out_dims)))
