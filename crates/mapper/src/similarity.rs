@@ -95,10 +95,10 @@ impl Default for SimilarityConfig {
     fn default() -> Self {
         Self {
             pooling: Pooling::Centroid,
-            map: ScoreMap { center: 0.680, scale: 0.0422 },
+            map: ScoreMap { center: 0.700, scale: 0.0525 },
             threshold: 0.5,
             use_links: true,
-            per_sentence: 1,
+            per_sentence: 2,
         }
     }
 }
@@ -121,10 +121,10 @@ impl SimilarityConfig {
     }
 }
 
-const NO_EXAMPLES_CENTER: f32 = 0.680;
-const NO_EXAMPLES_SCALE: f32 = 0.0487;
+const NO_EXAMPLES_CENTER: f32 = 0.660;
+const NO_EXAMPLES_SCALE: f32 = 0.0628;
 const NO_EXAMPLES_POOLING: Pooling = Pooling::Centroid;
-const NO_EXAMPLES_PER_SENTENCE: usize = 2;
+const NO_EXAMPLES_PER_SENTENCE: usize = 1;
 
 /// Why technique vectors cannot be used.
 #[derive(Debug, thiserror::Error)]

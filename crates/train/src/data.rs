@@ -79,6 +79,15 @@ pub struct Corpus {
     pub remap: BTreeMap<String, String>,
 }
 
+impl Corpus {
+    /// TRAM's annotation vocabulary as far as training may know it: the techniques its
+    /// annotators used in the training and calibration reports (never the validation ones).
+    pub fn tram_vocabulary(&self) -> BTreeSet<String> {
+        let from_training = self.examples.iter().filter(|e| e.source == Source::TramAnnotated).flat_map(|e| e.labels.iter().map(|&l| self.labels[l as usize].id.clone()));
+        from_training.chain(self.calibration.iter().flat_map(|r| r.gold.iter().cloned())).collect()
+    }
+}
+
 /// A small deterministic PRNG (splitmix64), so that splits and shuffles are reproducible.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);

@@ -65,6 +65,22 @@ pub struct Evaluation {
     pub per_document_f1: f64,
     /// Micro scores (exact IDs) restricted to the techniques of each tactic, in matrix order.
     pub per_tactic: Vec<(String, Scores)>,
+    /// Micro scores (exact IDs) counting only detections of techniques in TRAM's annotation
+    /// vocabulary (the techniques its annotators used in the training and calibration
+    /// reports); every gold technique still counts. A secondary figure: TRAM's annotators
+    /// tagged from a fixed list, so a detection outside it cannot be judged by TRAM's gold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_vocabulary: Option<VocabularyScores>,
+}
+
+/// [`Evaluation::in_vocabulary`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VocabularyScores {
+    /// Techniques in the vocabulary.
+    pub techniques: usize,
+    pub exact: Scores,
+    /// Detections left out because their technique is outside the vocabulary.
+    pub ignored_detections: usize,
 }
 
 /// `T1053.005` -> `T1053`.
@@ -72,9 +88,11 @@ pub fn parent_id(id: &str) -> &str {
     id.split('.').next().unwrap_or(id)
 }
 
-/// Evaluates (gold, predicted) technique sets of reports.
-pub fn evaluate(pairs: &[(BTreeSet<String>, BTreeSet<String>)], matrix: &Matrix, threshold: f32) -> Evaluation {
+/// Evaluates (gold, predicted) technique sets of reports; with `vocabulary`, also the
+/// secondary [`Evaluation::in_vocabulary`] figure.
+pub fn evaluate(pairs: &[(BTreeSet<String>, BTreeSet<String>)], matrix: &Matrix, threshold: f32, vocabulary: Option<&BTreeSet<String>>) -> Evaluation {
     let mut exact = Counts::default();
+
     let mut parent = Counts::default();
     let mut doc_f1 = 0.0;
     let mut tactic: BTreeMap<String, Counts> = BTreeMap::new();
@@ -105,7 +123,20 @@ pub fn evaluate(pairs: &[(BTreeSet<String>, BTreeSet<String>)], matrix: &Matrix,
         parent: parent.summary(),
         per_document_f1: if pairs.is_empty() { 0.0 } else { doc_f1 / pairs.len() as f64 },
         per_tactic,
+        in_vocabulary: vocabulary.map(|v| vocabulary_scores(pairs, v)),
     }
+}
+
+/// Exact-ID counts when detections outside `vocabulary` are left out (gold all counts).
+pub fn vocabulary_scores(pairs: &[(BTreeSet<String>, BTreeSet<String>)], vocabulary: &BTreeSet<String>) -> VocabularyScores {
+    let mut c = Counts::default();
+    let mut ignored = 0;
+    for (gold, pred) in pairs {
+        let kept: BTreeSet<String> = pred.intersection(vocabulary).cloned().collect();
+        ignored += pred.len() - kept.len();
+        c.add(gold, &kept);
+    }
+    VocabularyScores { techniques: vocabulary.len(), exact: c.summary(), ignored_detections: ignored }
 }
 
 /// The global threshold that maximises micro-F1 (exact IDs) on the given reports;
@@ -144,6 +175,17 @@ mod tests {
         c.add(&set(&["A", "B"]), &set(&["B", "C"]));
         assert_eq!((c.tp, c.fp, c.fn_), (1, 1, 1));
         assert!((c.f1() - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn vocabulary_scores_ignore_only_detections_outside_it() {
+        let vocab = set(&["A", "B"]);
+        // C is outside the vocabulary: ignored as a detection; D is gold outside it: still missed.
+        let pairs = vec![(set(&["A", "D"]), set(&["A", "B", "C"]))];
+        let v = vocabulary_scores(&pairs, &vocab);
+        assert_eq!((v.exact.counts.tp, v.exact.counts.fp, v.exact.counts.fn_), (1, 1, 1));
+        assert_eq!(v.ignored_detections, 1);
+        assert_eq!(v.techniques, 2);
     }
 
     #[test]

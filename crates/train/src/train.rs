@@ -44,14 +44,15 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            frozen_layers: 5,
+            frozen_layers: 4,
             epochs: 3,
             batch_size: 64,
             lr: 1e-4,
             head_lr: 3e-3,
-            max_tokens: 64,
-            tram_weight: 2.0,
-            negatives_per_epoch: 12_000,
+            max_tokens: 128,
+            tram_weight: 4.0,
+            // More than there are (27,968): every negative in every epoch.
+            negatives_per_epoch: 40_000,
             seed: 42,
         }
     }
@@ -302,10 +303,11 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
         layer_vars: Vec::new(),
         frozen,
     };
+    let vocabulary = corpus.tram_vocabulary();
     let eval_on = |reports: &[Report], per: &[(Vec<usize>, usize)], cache: &[Vec<f32>], ws: &[Window]| -> Result<Evaluation> {
         let scores = report_scores(&chosen, per, cache, ws, reports.len())?;
         let pairs: Vec<_> = reports.iter().zip(&scores).map(|(r, s)| (r.gold.clone(), predicted(s, &label_ids, threshold))).collect();
-        Ok(evaluate(&pairs, &corpus.matrix, threshold))
+        Ok(evaluate(&pairs, &corpus.matrix, threshold, Some(&vocabulary)))
     };
     let calibration = eval_on(&corpus.calibration, &cal_reports, &cal_cache, &cal_windows)?;
     let validation = eval_on(&corpus.validation, &val_reports, &val_cache, &val_windows)?;

@@ -89,6 +89,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let remap: BTreeMap<String, String> = serde_json::from_value(manifest["training"]["remap"].clone()).unwrap_or_default();
     let seen: BTreeSet<String> = names(&manifest, "train").union(&names(&manifest, "calibration")).cloned().collect();
     let reports = read_tram_dir(&args.reports, &matrix, &remap)?;
+    // TRAM's annotation vocabulary as the model's training saw it (training and calibration
+    // reports), for the secondary in-vocabulary figure.
+    let vocabulary: BTreeSet<String> = reports.iter().filter(|r| seen.contains(&r.name)).flat_map(|r| r.gold.iter().cloned()).collect();
     let total = reports.len();
     let calibration = names(&manifest, "calibration");
     let reports: Vec<_> = if args.calibrate {
@@ -127,7 +130,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         pairs.push((r.gold.clone(), m.detected_ids(threshold).into_iter().collect()));
     }
     eprintln!();
-    let e = evaluate(&pairs, &matrix, threshold);
+    let e = evaluate(&pairs, &matrix, threshold, (!vocabulary.is_empty()).then_some(&vocabulary));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&e)?);
     } else {
@@ -257,6 +260,14 @@ fn print_table(e: &Evaluation) {
         println!("{:<22} {:>9.3} {:>9.3} {:>9.3} {:>5} {:>5} {:>5}", name, s.precision, s.recall, s.f1, s.counts.tp, s.counts.fp, s.counts.fn_);
     }
     println!("per-document F1 (mean): {:.3}", e.per_document_f1);
+    if let Some(v) = &e.in_vocabulary {
+        let s = &v.exact;
+        println!(
+            "secondary: exact IDs counting only detections of the {} techniques TRAM's annotators used in the training and calibration reports ({} other detections left out; all gold counts):",
+            v.techniques, v.ignored_detections
+        );
+        println!("{:<22} {:>9.3} {:>9.3} {:>9.3} {:>5} {:>5} {:>5}", "in TRAM's vocabulary", s.precision, s.recall, s.f1, s.counts.tp, s.counts.fp, s.counts.fn_);
+    }
     println!("\nper tactic (exact IDs):");
     for (t, s) in &e.per_tactic {
         if s.counts.tp + s.counts.fp + s.counts.fn_ > 0 {

@@ -34,13 +34,38 @@ pub struct Args {
     batch_size: usize,
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
+    /// Peak learning rate of the fine-tuned encoder layers.
+    #[arg(long, default_value_t = TrainConfig::default().lr)]
+    lr: f64,
+    /// Peak learning rate of the classification head.
+    #[arg(long, default_value_t = TrainConfig::default().head_lr)]
+    head_lr: f64,
+    /// Longest training example in tokens; longer ones are cut.
+    #[arg(long, default_value_t = TrainConfig::default().max_tokens)]
+    max_tokens: usize,
+    /// Weight of TRAM's annotated training sentences relative to other examples.
+    #[arg(long, default_value_t = TrainConfig::default().tram_weight)]
+    tram_weight: f32,
+    /// Unlabelled examples (weak negatives) drawn for each epoch.
+    #[arg(long, default_value_t = TrainConfig::default().negatives_per_epoch)]
+    negatives_per_epoch: usize,
     /// Use only this many training examples (a smoke run, not the shipped model).
     #[arg(long)]
     limit: Option<usize>,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let train = TrainConfig { epochs: args.epochs, frozen_layers: args.frozen_layers, batch_size: args.batch_size, seed: args.seed, ..TrainConfig::default() };
+    let train = TrainConfig {
+        epochs: args.epochs,
+        frozen_layers: args.frozen_layers,
+        batch_size: args.batch_size,
+        seed: args.seed,
+        lr: args.lr,
+        head_lr: args.head_lr,
+        max_tokens: args.max_tokens,
+        tram_weight: args.tram_weight,
+        negatives_per_epoch: args.negatives_per_epoch,
+    };
     let opts = RunOptions {
         data_dir: args.data.clone(),
         base_dir: args.base.clone(),
