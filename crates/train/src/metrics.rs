@@ -92,7 +92,6 @@ pub fn parent_id(id: &str) -> &str {
 /// secondary [`Evaluation::in_vocabulary`] figure.
 pub fn evaluate(pairs: &[(BTreeSet<String>, BTreeSet<String>)], matrix: &Matrix, threshold: f32, vocabulary: Option<&BTreeSet<String>>) -> Evaluation {
     let mut exact = Counts::default();
-
     let mut parent = Counts::default();
     let mut doc_f1 = 0.0;
     let mut tactic: BTreeMap<String, Counts> = BTreeMap::new();
