@@ -173,7 +173,14 @@ test("TMFK maps Kubernetes sentences to its own technique IDs with a valid layer
   await map(opened, KUBERNETES_REPORT);
   const cells = await scoredCells(page);
   const ids = Object.keys(cells);
-  for (const id of ["MS-TA9013", "MS-TA9005"]) assert.ok(id in cells, `${id} detected: ${JSON.stringify(cells)}`);
+  assert.ok("MS-TA9005" in cells, `the exposed dashboard (MS-TA9005) detected: ${JSON.stringify(cells)}`);
+  // The second sentence describes two TMFK techniques at once (a privileged container, and
+  // the node's root file system mounted into it); without procedure examples the matrix
+  // keeps one technique per sentence, so either is a right answer, and one of them must come.
+  assert.ok(
+    "MS-TA9018" in cells || "MS-TA9013" in cells,
+    `the privileged container (MS-TA9018) or the hostPath mount (MS-TA9013) detected: ${JSON.stringify(cells)}`,
+  );
   assert.ok(ids.every((id) => id.startsWith("MS-TA")), `only TMFK IDs: ${ids}`);
   await checkLayer(page, TMFK, "tmfk", /^MS-TA\d+$/);
   await page.getByTestId("clear-button").click();
