@@ -95,7 +95,7 @@ impl Default for SimilarityConfig {
     fn default() -> Self {
         Self {
             pooling: Pooling::Centroid,
-            map: ScoreMap { center: 0.700, scale: 0.0525 },
+            map: ScoreMap { center: 0.710, scale: 0.0495 },
             threshold: 0.5,
             use_links: true,
             per_sentence: 2,
@@ -121,8 +121,8 @@ impl SimilarityConfig {
     }
 }
 
-const NO_EXAMPLES_CENTER: f32 = 0.660;
-const NO_EXAMPLES_SCALE: f32 = 0.0628;
+const NO_EXAMPLES_CENTER: f32 = 0.650;
+const NO_EXAMPLES_SCALE: f32 = 0.0589;
 const NO_EXAMPLES_POOLING: Pooling = Pooling::Centroid;
 const NO_EXAMPLES_PER_SENTENCE: usize = 1;
 

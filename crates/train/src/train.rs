@@ -45,7 +45,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             frozen_layers: 4,
-            epochs: 3,
+            epochs: 4,
             batch_size: 64,
             lr: 1e-4,
             head_lr: 3e-3,
