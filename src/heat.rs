@@ -82,6 +82,7 @@ pub fn apply_decisions(
     techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
     ReportMapping {
         threshold: mapping.threshold,
+        aggregation: mapping.aggregation,
         sentences: mapping.sentences,
         techniques,
     }
@@ -428,6 +429,7 @@ mod tests {
     fn mapping() -> ReportMapping {
         ReportMapping {
             threshold: 0.5,
+            aggregation: Default::default(),
             sentences: 4,
             techniques: vec![
                 tm("T1566.001", 0.9, &[0.9, 0.3]),

@@ -104,6 +104,7 @@ pub fn import_layer(json: &str, matrix: &Matrix) -> Result<ImportedLayer, String
         name: layer.name,
         mapping: ReportMapping {
             threshold: 0.0,
+            aggregation: Default::default(),
             sentences: 0,
             techniques,
         },

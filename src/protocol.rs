@@ -201,6 +201,7 @@ mod tests {
             job: 3,
             mapping: ReportMapping {
                 threshold: 0.5,
+                aggregation: Default::default(),
                 sentences: 1,
                 techniques: vec![],
             },

@@ -56,10 +56,12 @@ pub fn deal(tokens: &[usize], count: usize) -> Vec<usize> {
 
 /// The mapping of all sentences from the mappings of disjoint sets of them: per technique,
 /// the best `max_evidence` sentences of all (score descending, then text order), the
-/// report score being the best; techniques by score, then ID. Equal to what one
+/// report score made from them by the parts' aggregation rule; techniques by score, then ID. Equal to what one
 /// [`ttpmap_mapper::MappingBuilder`] makes from all the sentences.
 pub fn merge(parts: &[&ReportMapping], cfg: AggregateConfig) -> ReportMapping {
     let threshold = parts.first().map_or(0.5, |m| m.threshold);
+    // The parts say how their scores were made (every worker maps with the same model).
+    let rule = parts.first().map_or(cfg.rule, |m| m.aggregation);
     let mut by_id: BTreeMap<&str, (&str, Vec<Evidence>)> = BTreeMap::new();
     for m in parts {
         for t in &m.techniques {
@@ -74,11 +76,11 @@ pub fn merge(parts: &[&ReportMapping], cfg: AggregateConfig) -> ReportMapping {
         .filter(|(_, (_, ev))| !ev.is_empty())
         .map(|(id, (name, mut ev))| {
             ev.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.start.cmp(&b.start)));
-            ev.truncate(cfg.max_evidence.max(1));
+            ev.truncate(cfg.kept());
             TechniqueMapping {
                 id: id.to_string(),
                 name: name.to_string(),
-                score: ev[0].score,
+                score: rule.score(&ev),
                 evidence: ev,
             }
         })
@@ -86,6 +88,7 @@ pub fn merge(parts: &[&ReportMapping], cfg: AggregateConfig) -> ReportMapping {
     techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
     ReportMapping {
         threshold,
+        aggregation: rule,
         sentences: parts.iter().map(|m| m.sentences).sum(),
         techniques,
     }
@@ -176,7 +179,7 @@ impl Gather {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ttpmap_mapper::{Label, MappingBuilder};
+    use ttpmap_mapper::{Aggregation, Label, MappingBuilder};
 
     fn labels(n: usize) -> Vec<Label> {
         (0..n)
@@ -200,10 +203,17 @@ mod tests {
 
     #[test]
     fn merged_shards_equal_one_builder_over_all_sentences() {
+        for rule in [Aggregation::BestSentence, Aggregation::MeanOfBestTwo] {
+            merged_shards_equal_one_builder(rule);
+        }
+    }
+
+    fn merged_shards_equal_one_builder(rule: Aggregation) {
         let labels = labels(12);
         let cfg = AggregateConfig {
             floor: 0.05,
             max_evidence: 4,
+            rule,
         };
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         // 300 sentences; scores cubed so that most fall under the floor, some tie at 1.0.
@@ -237,7 +247,16 @@ mod tests {
             }
             let parts: Vec<ReportMapping> = builders.iter().map(|b| b.snapshot(0.4)).collect();
             let refs: Vec<&ReportMapping> = parts.iter().collect();
-            assert_eq!(merge(&refs, cfg), want, "{count} shards");
+            // The page merges with the default rule: the parts carry theirs.
+            let page = AggregateConfig {
+                rule: Aggregation::BestSentence,
+                ..cfg
+            };
+            assert_eq!(
+                merge(&refs, page),
+                want,
+                "{count} shards, {rule:?}"
+            );
         }
     }
 
@@ -267,6 +286,7 @@ mod tests {
     fn mapping(sentences: usize, score: f32) -> ReportMapping {
         ReportMapping {
             threshold: 0.3,
+            aggregation: Default::default(),
             sentences,
             techniques: vec![TechniqueMapping {
                 id: "T1053".into(),

@@ -280,6 +280,7 @@ mod tests {
         };
         ReportMapping {
             threshold: 0.5,
+            aggregation: Default::default(),
             sentences: 3,
             techniques: vec![t("T1566.001", 0.93), t("T1059", 0.61), t("T1078", 0.2)],
         }

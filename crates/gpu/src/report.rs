@@ -41,7 +41,7 @@ pub async fn map_report(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ReportMapping, GpuError> {
     let sentences = segment::sentences(text);
-    let mut builder = MappingBuilder::new(classifier.labels(), agg);
+    let mut builder = MappingBuilder::new(classifier.labels(), classifier.aggregate_config(agg));
     let total = sentences.len();
     for chunk in sentences.chunks(ttpmap_mapper::CHUNK_SENTENCES) {
         let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
@@ -134,7 +134,7 @@ pub async fn map_report_with_fallback(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(ReportMapping, Option<Fallback>), ModelError> {
     let sentences = segment::sentences(text);
-    let mut builder = MappingBuilder::new(classifier.labels(), agg);
+    let mut builder = MappingBuilder::new(classifier.labels(), classifier.aggregate_config(agg));
     let mut scorer = Scorer::new(classifier, gpu);
     let total = sentences.len();
     for chunk in sentences.chunks(ttpmap_mapper::CHUNK_SENTENCES) {

@@ -14,7 +14,7 @@ pub mod segment;
 pub mod similarity;
 pub mod tokenize;
 
-pub use mapping::{AggregateConfig, Evidence, MappingBuilder, ReportMapping, TechniqueMapping};
+pub use mapping::{AggregateConfig, Aggregation, Evidence, MappingBuilder, ReportMapping, TechniqueMapping};
 pub use model::{BatchConfig, Classifier, Label, Manifest, ModelError, WeightFormat};
 
 /// Sentences scored per call: bounds memory for huge inputs and gives regular progress.
@@ -29,7 +29,7 @@ pub fn map_report(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ReportMapping, ModelError> {
-    map_sentences(text, classifier.labels(), classifier.manifest.threshold, agg, progress, &mut |texts| {
+    map_sentences(text, classifier.labels(), classifier.manifest.threshold, classifier.aggregate_config(agg), progress, &mut |texts| {
         classifier.sentence_probs(texts, batch)
     })
 }

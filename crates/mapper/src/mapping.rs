@@ -23,7 +23,8 @@ pub struct Evidence {
 pub struct TechniqueMapping {
     pub id: String,
     pub name: String,
-    /// Report-level probability, 0..1: the best supporting sentence's probability.
+    /// Report-level score, 0..1, from the supporting sentences' probabilities by the
+    /// mapping's [`Aggregation`] rule.
     pub score: f32,
     /// Supporting sentences, best first.
     pub evidence: Vec<Evidence>,
@@ -41,6 +42,9 @@ impl TechniqueMapping {
 pub struct ReportMapping {
     /// The model's calibrated default threshold.
     pub threshold: f32,
+    /// How sentence probabilities became the technique scores (the threshold is calibrated for it).
+    #[serde(default)]
+    pub aggregation: Aggregation,
     /// Sentences scored.
     pub sentences: usize,
     /// Every technique whose best sentence reached the floor, sorted by score (desc), then id.
@@ -59,18 +63,69 @@ impl ReportMapping {
     }
 }
 
-/// How sentence scores are kept.
+/// How a technique's sentence probabilities become its report score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    /// The best sentence's probability.
+    #[default]
+    BestSentence,
+    /// The mean of the two best sentences' probabilities, a missing second counting 0: a
+    /// technique that one sentence alone supports needs twice the threshold.
+    MeanOfBestTwo,
+}
+
+impl Aggregation {
+    /// The report score from a technique's evidence, best first (sentences under the floor
+    /// are not evidence and count 0).
+    pub fn score(self, best_first: &[Evidence]) -> f32 {
+        let at = |i: usize| best_first.get(i).map_or(0.0, |e| e.score);
+        match self {
+            Aggregation::BestSentence => at(0),
+            Aggregation::MeanOfBestTwo => (at(0) + at(1)) / 2.0,
+        }
+    }
+
+    /// The same from bare probabilities, in any order, with the mapping's `floor` applied.
+    pub fn score_probs(self, probs: impl IntoIterator<Item = f32>, floor: f32) -> f32 {
+        let (mut a, mut b) = (0f32, 0f32);
+        for p in probs.into_iter().filter(|&p| p >= floor) {
+            if p > a {
+                b = a;
+                a = p;
+            } else if p > b {
+                b = p;
+            }
+        }
+        match self {
+            Aggregation::BestSentence => a,
+            Aggregation::MeanOfBestTwo => (a + b) / 2.0,
+        }
+    }
+}
+
+/// How sentence scores are kept and combined.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AggregateConfig {
     /// Sentence probabilities below this are dropped (the threshold slider's lower end).
     pub floor: f32,
-    /// Most evidence sentences kept per technique.
+    /// Most evidence sentences kept per technique (at least two are always kept).
     pub max_evidence: usize,
+    /// How the kept sentences make the report score. The classifier's mapping functions
+    /// use the model's rule (`Manifest::aggregation`) whatever is given here.
+    pub rule: Aggregation,
 }
 
 impl Default for AggregateConfig {
     fn default() -> Self {
-        Self { floor: 0.05, max_evidence: 25 }
+        Self { floor: 0.05, max_evidence: 25, rule: Aggregation::BestSentence }
+    }
+}
+
+impl AggregateConfig {
+    /// Evidence kept per technique: `max_evidence`, but never fewer than the rule reads.
+    pub fn kept(&self) -> usize {
+        self.max_evidence.max(2)
     }
 }
 
@@ -100,9 +155,9 @@ impl MappingBuilder {
             if p >= self.cfg.floor {
                 let ev = &mut self.evidence[label];
                 ev.push(Evidence { start, end, score: p });
-                if ev.len() > 2 * self.cfg.max_evidence.max(1) {
+                if ev.len() > 2 * self.cfg.kept() {
                     sort_evidence(ev);
-                    ev.truncate(self.cfg.max_evidence.max(1));
+                    ev.truncate(self.cfg.kept());
                 }
             }
         }
@@ -118,17 +173,17 @@ impl MappingBuilder {
             .map(|(i, ev)| {
                 let mut ev = ev.clone();
                 sort_evidence(&mut ev);
-                ev.truncate(self.cfg.max_evidence.max(1));
+                ev.truncate(self.cfg.kept());
                 TechniqueMapping {
                     id: self.labels[i].id.clone(),
                     name: self.labels[i].name.clone(),
-                    score: ev[0].score,
+                    score: self.cfg.rule.score(&ev),
                     evidence: ev,
                 }
             })
             .collect();
         techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        ReportMapping { threshold, sentences: self.sentences, techniques }
+        ReportMapping { threshold, aggregation: self.cfg.rule, sentences: self.sentences, techniques }
     }
 }
 
@@ -157,20 +212,50 @@ mod tests {
 
     #[test]
     fn floor_drops_weak_sentences() {
-        let mut b = MappingBuilder::new(&labels(), AggregateConfig { floor: 0.1, max_evidence: 5 });
+        let mut b = MappingBuilder::new(&labels(), AggregateConfig { floor: 0.1, max_evidence: 5, ..Default::default() });
         b.add(0, 5, &[0.05, 0.09]);
         assert!(b.snapshot(0.5).techniques.is_empty());
     }
 
     #[test]
     fn evidence_is_capped_and_keeps_the_best() {
-        let mut b = MappingBuilder::new(&labels(), AggregateConfig { floor: 0.0, max_evidence: 3 });
+        let mut b = MappingBuilder::new(&labels(), AggregateConfig { floor: 0.0, max_evidence: 3, ..Default::default() });
         for i in 0..100 {
             b.add(i, i + 1, &[i as f32 / 100.0, 0.0]);
         }
         let m = b.snapshot(0.5);
         let t = m.techniques.iter().find(|t| t.id == "T1").unwrap();
         assert_eq!(t.evidence.iter().map(|e| e.start).collect::<Vec<_>>(), vec![99, 98, 97]);
+    }
+
+    #[test]
+    fn mean_of_best_two_needs_corroboration() {
+        let cfg = AggregateConfig { rule: Aggregation::MeanOfBestTwo, ..Default::default() };
+        let mut b = MappingBuilder::new(&labels(), cfg);
+        b.add(0, 5, &[0.9, 0.8]);
+        b.add(6, 9, &[0.5, 0.02]);
+        b.add(10, 12, &[0.3, 0.0]);
+        let m = b.snapshot(0.5);
+        assert_eq!(m.aggregation, Aggregation::MeanOfBestTwo);
+        let score = |id: &str| m.techniques.iter().find(|t| t.id == id).unwrap().score;
+        assert!((score("T1") - 0.7).abs() < 1e-6);
+        // T2's second sentence is under the floor: it counts 0, so one sentence at 0.8 scores 0.4.
+        assert!((score("T2") - 0.4).abs() < 1e-6);
+        assert_eq!(m.detected_ids(0.5), vec!["T1"]);
+        assert_eq!(Aggregation::MeanOfBestTwo.score_probs([0.3, 0.9, 0.5, 0.02], 0.05), 0.7);
+        assert_eq!(Aggregation::MeanOfBestTwo.score_probs([0.8, 0.02], 0.05), 0.4);
+        assert_eq!(Aggregation::BestSentence.score_probs([0.3, 0.9, 0.5], 0.05), 0.9);
+    }
+
+    #[test]
+    fn one_evidence_sentence_is_kept_as_two() {
+        let cfg = AggregateConfig { floor: 0.0, max_evidence: 1, rule: Aggregation::MeanOfBestTwo };
+        let mut b = MappingBuilder::new(&labels(), cfg);
+        for i in 0..10 {
+            b.add(i, i + 1, &[i as f32 / 10.0, 0.0]);
+        }
+        let t = b.snapshot(0.5).techniques.into_iter().find(|t| t.id == "T1").unwrap();
+        assert!((t.score - 0.85).abs() < 1e-6, "{}", t.score);
     }
 
     #[test]

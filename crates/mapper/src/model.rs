@@ -13,6 +13,7 @@ use candle_nn::Linear;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::mapping::{AggregateConfig, Aggregation};
 use crate::bert::{mean_pool, BertConfig, Encoder, QuantizedWeights};
 use crate::tokenize::{length_batches, TokenizeError, Window, WindowConfig, WordPiece};
 
@@ -61,8 +62,12 @@ pub struct Manifest {
     /// Always "ttpmap-model/1".
     pub format: String,
     pub labels: Vec<Label>,
-    /// Report-level decision threshold on sentence probabilities, calibrated on held-out reports.
+    /// Report-level decision threshold on technique scores, calibrated on held-out reports.
     pub threshold: f32,
+    /// How sentence probabilities become a technique's report score; absent in manifests
+    /// written before the rule was recorded, which used the best sentence.
+    #[serde(default)]
+    pub aggregation: Aggregation,
     pub attack_version: String,
     pub base_model: String,
     pub encoder: BertConfig,
@@ -253,6 +258,11 @@ impl Classifier {
         }
         let tokenizer = WordPiece::from_bytes(tokenizer_json)?;
         Ok(Self { manifest, encoder, head, tokenizer, device })
+    }
+
+    /// `agg` with this model's aggregation rule: the one its threshold was calibrated for.
+    pub fn aggregate_config(&self, agg: AggregateConfig) -> AggregateConfig {
+        AggregateConfig { rule: self.manifest.aggregation, ..agg }
     }
 
     pub fn labels(&self) -> &[Label] {

@@ -12,7 +12,7 @@ fn main() -> anyhow::Result<()> {
     let mut out = Vec::new();
     for (split, reports) in [("calibration", &corpus.calibration), ("validation", &corpus.validation)] {
         for r in reports.iter() {
-            let m = map_report(&c, &r.text, AggregateConfig { floor: 0.02, max_evidence: 50 }, BatchConfig::default(), &mut |_, _| {})?;
+            let m = map_report(&c, &r.text, AggregateConfig { floor: 0.02, max_evidence: 50, ..Default::default() }, BatchConfig::default(), &mut |_, _| {})?;
             let t: BTreeMap<String, Vec<f32>> = m.techniques.iter().map(|t| (t.id.clone(), t.evidence.iter().map(|e| e.score).collect())).collect();
             out.push(serde_json::json!({"split": split, "name": r.name, "gold": r.gold, "sentences": m.sentences, "scores": t}));
             eprintln!("{split} {}", r.name);

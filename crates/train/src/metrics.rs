@@ -139,7 +139,7 @@ pub fn vocabulary_scores(pairs: &[(BTreeSet<String>, BTreeSet<String>)], vocabul
 }
 
 /// The global threshold that maximises micro-F1 (exact IDs) on the given reports;
-/// `scores[r][l]` is report r's score for label l (its best sentence's probability).
+/// `scores[r][l]` is report r's score for label l (from its sentences, by the aggregation rule).
 pub fn best_threshold(scores: &[Vec<f32>], gold: &[BTreeSet<String>], labels: &[String]) -> (f32, f64) {
     let mut best = (0.5f32, -1.0f64);
     for step in 5..=95 {

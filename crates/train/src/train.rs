@@ -5,7 +5,8 @@
 //! `frozen_layers` layers (and the embeddings) keep their pre-trained weights: their output
 //! is computed once per example and cached, and each epoch runs only the upper layers and
 //! the head forward and backward. The epoch and the decision threshold are chosen on the
-//! calibration reports; validation reports are only scored at the end.
+//! calibration reports, with report scores made by the mapping's aggregation rule;
+//! validation reports are only scored at the end.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
@@ -16,6 +17,7 @@ use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 use ttpmap_mapper::bert::{layer_tensor_names, mean_pool, BertConfig, Encoder};
 use ttpmap_mapper::model::{HEAD_BIAS, HEAD_WEIGHT};
 use ttpmap_mapper::tokenize::{length_batches, Window, WindowConfig, WordPiece};
+use ttpmap_mapper::{AggregateConfig, Aggregation};
 
 use crate::data::{Corpus, Example, Report, Rng};
 use crate::metrics::{best_threshold, evaluate, predicted, Evaluation};
@@ -39,6 +41,9 @@ pub struct TrainConfig {
     /// the examples are all used every epoch.
     pub negatives_per_epoch: usize,
     pub seed: u64,
+    /// How a report's sentence probabilities become its technique scores, for choosing the
+    /// epoch and calibrating the threshold (the manifest records it for the mapping).
+    pub aggregation: Aggregation,
 }
 
 impl Default for TrainConfig {
@@ -54,6 +59,7 @@ impl Default for TrainConfig {
             // More than there are (27,968): every negative in every epoch.
             negatives_per_epoch: 40_000,
             seed: 42,
+            aggregation: Aggregation::MeanOfBestTwo,
         }
     }
 }
@@ -163,27 +169,31 @@ impl Model {
     }
 }
 
-/// Report-level label scores (max over windows of each report) from cached lower states.
-fn report_scores(model: &Model, reports: &[(Vec<usize>, usize)], cache: &[Vec<f32>], windows: &[Window], n_reports: usize) -> Result<Vec<Vec<f32>>> {
+/// Report-level label scores of each report, as the mapping makes them: a sentence's
+/// probability is the best of its windows', and `rule` combines a report's sentences
+/// (those under the mapping's floor count 0).
+fn report_scores(model: &Model, reports: &[(Vec<usize>, usize)], cache: &[Vec<f32>], windows: &[Window], n_reports: usize, rule: Aggregation) -> Result<Vec<Vec<f32>>> {
     let hidden = model.enc.config().hidden_size;
     let labels = model.head_b.as_tensor().dims1()?;
-    let mut scores = vec![vec![0f32; labels]; n_reports];
     // `reports[i]` = (window indices, report index)
     let owner: HashMap<usize, usize> = reports.iter().flat_map(|(ws, r)| ws.iter().map(move |w| (*w, *r))).collect();
     let all: Vec<usize> = reports.iter().flat_map(|(ws, _)| ws.iter().copied()).collect();
     let sub: Vec<Window> = all.iter().map(|&w| windows[w].clone()).collect();
+    // Per report: sentence index -> label probabilities.
+    let mut sentences: Vec<HashMap<usize, Vec<f32>>> = vec![HashMap::new(); n_reports];
     for b in length_batches(&sub, 64, 4096) {
         let rows: Vec<usize> = b.windows.iter().map(|&i| all[i]).collect();
         let (h, m) = padded(cache, &rows, hidden)?;
         let p = candle_nn::ops::sigmoid(&model.logits(&h, &m, false)?)?.to_vec2::<f32>()?;
         for (w, probs) in rows.iter().zip(p) {
-            let s = &mut scores[owner[w]];
+            let s = sentences[owner[w]].entry(windows[*w].sentence).or_insert_with(|| vec![0f32; labels]);
             for (a, b) in s.iter_mut().zip(probs) {
                 *a = a.max(b);
             }
         }
     }
-    Ok(scores)
+    let floor = AggregateConfig::default().floor;
+    Ok(sentences.iter().map(|report| (0..labels).map(|l| rule.score_probs(report.values().map(|p| p[l]), floor)).collect()).collect())
 }
 
 /// Windows of every sentence of `reports`, and for each report its window indices.
@@ -284,7 +294,7 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
                 log(&format!("epoch {epoch} batch {}/{} loss {:.4} ({:.0} s)", bi + 1, batches.len(), loss_sum / (bi + 1) as f64, te.elapsed().as_secs_f64()));
             }
         }
-        let scores = report_scores(&model, &cal_reports, &cal_cache, &cal_windows, corpus.calibration.len())?;
+        let scores = report_scores(&model, &cal_reports, &cal_cache, &cal_windows, corpus.calibration.len(), cfg.aggregation)?;
         let (t, f1) = best_threshold(&scores, &cal_gold, &label_ids);
         let e = EpochLog { epoch, mean_loss: loss_sum / batches.len().max(1) as f64, calibration_f1: f1, calibration_threshold: t, seconds: te.elapsed().as_secs_f64() };
         log(&format!("epoch {epoch}: loss {:.4}, calibration micro-F1 {:.3} at threshold {:.2} ({:.0} s)", e.mean_loss, f1, t, e.seconds));
@@ -305,7 +315,7 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
     };
     let vocabulary = corpus.tram_vocabulary();
     let eval_on = |reports: &[Report], per: &[(Vec<usize>, usize)], cache: &[Vec<f32>], ws: &[Window]| -> Result<Evaluation> {
-        let scores = report_scores(&chosen, per, cache, ws, reports.len())?;
+        let scores = report_scores(&chosen, per, cache, ws, reports.len(), cfg.aggregation)?;
         let pairs: Vec<_> = reports.iter().zip(&scores).map(|(r, s)| (r.gold.clone(), predicted(s, &label_ids, threshold))).collect();
         Ok(evaluate(&pairs, &corpus.matrix, threshold, Some(&vocabulary)))
     };

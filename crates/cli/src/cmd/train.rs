@@ -49,6 +49,10 @@ pub struct Args {
     /// Unlabelled examples (weak negatives) drawn for each epoch.
     #[arg(long, default_value_t = TrainConfig::default().negatives_per_epoch)]
     negatives_per_epoch: usize,
+    /// How a report's sentence probabilities become a technique's score when the epoch and
+    /// threshold are chosen (recorded in the manifest for mapping).
+    #[arg(long, value_parser = ["best_sentence", "mean_of_best_two"], default_value = "mean_of_best_two")]
+    aggregation: String,
     /// Use only this many training examples (a smoke run, not the shipped model).
     #[arg(long)]
     limit: Option<usize>,
@@ -65,6 +69,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         max_tokens: args.max_tokens,
         tram_weight: args.tram_weight,
         negatives_per_epoch: args.negatives_per_epoch,
+        aggregation: serde_json::from_value(serde_json::Value::String(args.aggregation.clone()))?,
     };
     let opts = RunOptions {
         data_dir: args.data.clone(),
