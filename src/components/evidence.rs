@@ -7,7 +7,7 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use ttpmap_mapper::{Evidence, TechniqueMapping};
+use ttpmap_mapper::{Aggregation, Evidence, TechniqueMapping};
 use wasm_bindgen::JsCast;
 
 use super::app::AppState;
@@ -36,6 +36,8 @@ struct Selected {
     comment: Option<String>,
     /// Whether the session has report text (a mapped report, not an opened layer).
     has_text: bool,
+    /// How the mapping made the score from the evidence.
+    rule: Aggregation,
 }
 
 fn quote(text: &str, e: &Evidence) -> String {
@@ -116,6 +118,7 @@ pub fn EvidencePanel() -> impl IntoView {
                     Source::Mapped { .. } => None,
                 }),
                 has_text: s.is_some_and(|s| matches!(s.source, Source::Mapped { .. })),
+                rule: s.map_or(Aggregation::BestSentence, |s| s.mapping.aggregation),
                 id,
             })
         })
@@ -139,6 +142,11 @@ pub fn EvidencePanel() -> impl IntoView {
     let status = move || {
         let s = selected.get()?;
         let threshold = state.threshold.get();
+        // Say how the score comes from the sentences listed below, where it is not just the best one's.
+        let how = match (s.rule, s.has_text) {
+            (Aggregation::MeanOfBestTwo, true) => " (the mean of its two best sentences)",
+            _ => "",
+        };
         Some(match (s.dismissed, s.added, s.score) {
             (true, _, _) => (
                 "dismissed",
@@ -148,7 +156,7 @@ pub fn EvidencePanel() -> impl IntoView {
             (_, _, Some(score)) if score >= threshold => (
                 "detected",
                 format!(
-                    "Detected: score {} at threshold {}",
+                    "Detected: score {}{how} at threshold {}",
                     score_100(score),
                     score_100(threshold)
                 ),
@@ -156,7 +164,7 @@ pub fn EvidencePanel() -> impl IntoView {
             (_, _, Some(score)) => (
                 "below",
                 format!(
-                    "Not detected: score {} is below the threshold {}",
+                    "Not detected: score {}{how} is below the threshold {}",
                     score_100(score),
                     score_100(threshold)
                 ),
