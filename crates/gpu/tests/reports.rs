@@ -50,7 +50,7 @@ fn fixture_reports_map_the_same_on_the_gpu() {
         assert!(diff < 0.01, "{name}: sentence probabilities differ by {diff}");
 
         let cpu_mapping = map_report(&cpu, &text, agg, batch, &mut |_, _| {}).unwrap();
-        let mut builder = MappingBuilder::new(cpu.labels(), agg);
+        let mut builder = MappingBuilder::new(cpu.labels(), cpu.aggregate_config(agg));
         for (s, p) in spans.iter().zip(&got) {
             builder.add(s.start, s.end, p);
         }
