@@ -7,7 +7,7 @@
 //! a sentence to a GPU failure.
 
 use ttpmap_mapper::segment;
-use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, MappingBuilder, ModelError, ReportMapping};
+use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, ModelError, ReportMapping};
 
 use crate::{GpuEncoder, GpuError};
 
@@ -41,7 +41,7 @@ pub async fn map_report(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ReportMapping, GpuError> {
     let sentences = segment::sentences(text);
-    let mut builder = MappingBuilder::new(classifier.labels(), classifier.aggregate_config(agg));
+    let mut builder = classifier.mapping_builder(agg);
     let total = sentences.len();
     for chunk in sentences.chunks(ttpmap_mapper::CHUNK_SENTENCES) {
         let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
@@ -134,7 +134,7 @@ pub async fn map_report_with_fallback(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(ReportMapping, Option<Fallback>), ModelError> {
     let sentences = segment::sentences(text);
-    let mut builder = MappingBuilder::new(classifier.labels(), classifier.aggregate_config(agg));
+    let mut builder = classifier.mapping_builder(agg);
     let mut scorer = Scorer::new(classifier, gpu);
     let total = sentences.len();
     for chunk in sentences.chunks(ttpmap_mapper::CHUNK_SENTENCES) {

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use common::*;
 use ttpmap_gpu::GpuOptions;
 use ttpmap_mapper::segment;
-use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, MappingBuilder};
+use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig};
 
 /// Sentences of the 5,000-word report that are mapped on the GPU.
 const LONG_REPORT_SENTENCES: usize = 12;
@@ -50,7 +50,7 @@ fn fixture_reports_map_the_same_on_the_gpu() {
         assert!(diff < 0.01, "{name}: sentence probabilities differ by {diff}");
 
         let cpu_mapping = map_report(&cpu, &text, agg, batch, &mut |_, _| {}).unwrap();
-        let mut builder = MappingBuilder::new(cpu.labels(), cpu.aggregate_config(agg));
+        let mut builder = cpu.mapping_builder(agg);
         for (s, p) in spans.iter().zip(&got) {
             builder.add(s.start, s.end, p);
         }

@@ -13,7 +13,7 @@ use candle_nn::Linear;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::mapping::{AggregateConfig, Aggregation};
+use crate::mapping::{AggregateConfig, Aggregation, MappingBuilder};
 use crate::bert::{mean_pool, BertConfig, Encoder, QuantizedWeights};
 use crate::tokenize::{length_batches, TokenizeError, Window, WindowConfig, WordPiece};
 
@@ -263,6 +263,13 @@ impl Classifier {
     /// `agg` with this model's aggregation rule: the one its threshold was calibrated for.
     pub fn aggregate_config(&self, agg: AggregateConfig) -> AggregateConfig {
         AggregateConfig { rule: self.manifest.aggregation, ..agg }
+    }
+
+    /// A [`MappingBuilder`] over this model's labels that scores reports with this model's
+    /// aggregation rule; use it rather than `MappingBuilder::new` when feeding this model's
+    /// sentence probabilities by hand (as the GPU path does), so the rule cannot be missed.
+    pub fn mapping_builder(&self, agg: AggregateConfig) -> MappingBuilder {
+        MappingBuilder::new(self.labels(), self.aggregate_config(agg))
     }
 
     pub fn labels(&self) -> &[Label] {
