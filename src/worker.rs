@@ -374,15 +374,16 @@ impl Engine {
         let mapper = similarity
             .as_ref()
             .map(|s| SimilarityMapper::new(classifier, &s.vectors, &s.matrix, s.config));
-        let (labels, threshold, agg) = match &mapper {
-            Some(m) => (m.labels(), m.config().threshold, AggregateConfig::default()),
+        let (mut builder, threshold) = match &mapper {
+            Some(m) => (
+                MappingBuilder::new(m.labels(), AggregateConfig::default()),
+                m.config().threshold,
+            ),
             None => (
-                classifier.labels(),
+                classifier.mapping_builder(AggregateConfig::default()),
                 classifier.manifest.threshold,
-                classifier.aggregate_config(AggregateConfig::default()),
             ),
         };
-        let mut builder = MappingBuilder::new(labels, agg);
         // The GPU while it works; on a GPU error the CPU scores that chunk again and the rest.
         let gpu = self.gpu.encoder();
         let mut scorer = ttpmap_gpu::Scorer::new(classifier, gpu.as_deref());

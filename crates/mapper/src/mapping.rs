@@ -80,10 +80,7 @@ impl Aggregation {
     /// are not evidence and count 0).
     pub fn score(self, best_first: &[Evidence]) -> f32 {
         let at = |i: usize| best_first.get(i).map_or(0.0, |e| e.score);
-        match self {
-            Aggregation::BestSentence => at(0),
-            Aggregation::MeanOfBestTwo => (at(0) + at(1)) / 2.0,
-        }
+        self.combine(at(0), at(1))
     }
 
     /// The same from bare probabilities, in any order, with the mapping's `floor` applied.
@@ -97,9 +94,14 @@ impl Aggregation {
                 b = p;
             }
         }
+        self.combine(a, b)
+    }
+
+    /// The score from the best and second-best probabilities (0 where there is none).
+    fn combine(self, best: f32, second: f32) -> f32 {
         match self {
-            Aggregation::BestSentence => a,
-            Aggregation::MeanOfBestTwo => (a + b) / 2.0,
+            Aggregation::BestSentence => best,
+            Aggregation::MeanOfBestTwo => (best + second) / 2.0,
         }
     }
 }
