@@ -150,3 +150,46 @@ fn written_matrices_load_as_builtin_matrices() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn next_release() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../attack/tests/fixtures/enterprise-attack-19.0-synthetic.json")
+}
+
+#[test]
+fn matrices_builds_enterprise_from_any_release() {
+    let out_dir = scratch("matrices-next");
+    let out = ttpmap(&[
+        "matrices",
+        "--data",
+        data_dir().to_str().unwrap(),
+        "--enterprise",
+        next_release().to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let m = ttpmap_attack::Matrix::from_compact_json(&std::fs::read_to_string(out_dir.join("enterprise.json")).unwrap()).unwrap();
+    assert_eq!(m.version, "19.0");
+    let tactics: Vec<&str> = m.tactics.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tactics.len(), 15);
+    assert_eq!(&tactics[6..8], ["Stealth", "Defense Impairment"]);
+    assert_eq!(m.standing("T1562.001"), ttpmap_attack::Standing::Moved("T1685.001"));
+    assert_eq!(m.provenance.unwrap().source_file, "enterprise-attack-19.0-synthetic.json");
+}
+
+#[test]
+fn matrices_refuses_a_bundle_that_is_not_enterprise() {
+    let out_dir = scratch("matrices-not-enterprise");
+    let out = ttpmap(&[
+        "matrices",
+        "--data",
+        data_dir().to_str().unwrap(),
+        "--enterprise",
+        data_dir().join("atrm_attack_compatible.json").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not an Enterprise ATT&CK bundle"), "{err}");
+}
