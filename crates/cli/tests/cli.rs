@@ -193,3 +193,29 @@ fn matrices_refuses_a_bundle_that_is_not_enterprise() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not an Enterprise ATT&CK bundle"), "{err}");
 }
+
+#[test]
+fn layer_upgrade_moves_revoked_ids_and_says_so() {
+    let dir = scratch("upgrade");
+    let file = dir.join("old.json");
+    std::fs::write(
+        &file,
+        r#"{"name": "old", "versions": {"attack": "18", "layer": "4.5"}, "domain": "enterprise-attack",
+            "techniques": [{"techniqueID": "T1562", "showSubtechniques": true},
+                           {"techniqueID": "T1562.001", "tactic": "defense-evasion", "score": 80},
+                           {"techniqueID": "T1562.010", "score": 20},
+                           {"techniqueID": "T1053.005", "score": 50},
+                           {"techniqueID": "T1053", "showSubtechniques": true}]}"#,
+    )
+    .unwrap();
+    let out = ttpmap(&["layer", "upgrade", file.to_str().unwrap(), "--matrix", next_release().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("T1562.001 -> T1685.001") && err.contains("no successor (removed): T1562.010"), "{err}");
+    let layer = ttpmap_attack::parse_layers(&String::from_utf8_lossy(&out.stdout)).unwrap().remove(0);
+    let release = ttpmap_attack::load_bundle(&std::fs::read(next_release()).unwrap()).unwrap();
+    layer.validate(Some(&release)).unwrap();
+    let ids: Vec<&str> = layer.techniques.iter().map(|t| t.technique_id.as_str()).collect();
+    assert_eq!(ids, ["T1685", "T1685.001", "T1053.005", "T1053"]);
+    assert_eq!(layer.versions.unwrap().attack.as_deref(), Some("19.0"));
+}
