@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::revisions::{Revisions, Standing};
 use crate::text::first_paragraph;
 
 /// The `format` tag of the compact matrix JSON.
@@ -33,6 +34,10 @@ pub struct Matrix {
     pub techniques: Vec<Technique>,
     /// Where the data came from; filled by whoever builds the compact file.
     pub provenance: Option<Provenance>,
+    /// Technique IDs of older releases this one revoked or deprecated (empty for matrices
+    /// read from a bundle without any, and for compact files written before this field).
+    #[serde(default, skip_serializing_if = "Revisions::is_empty")]
+    pub revisions: Revisions,
     #[serde(skip)]
     index: Index,
 }
@@ -123,11 +128,13 @@ struct MatrixFields {
     tactics: Vec<Tactic>,
     techniques: Vec<Technique>,
     provenance: Option<Provenance>,
+    #[serde(default)]
+    revisions: Revisions,
 }
 
 impl From<MatrixFields> for Matrix {
     fn from(f: MatrixFields) -> Self {
-        Matrix::new(
+        let mut m = Matrix::new(
             f.id,
             f.name,
             f.version,
@@ -135,7 +142,9 @@ impl From<MatrixFields> for Matrix {
             f.tactics,
             f.techniques,
             f.provenance,
-        )
+        );
+        m.revisions = f.revisions;
+        m
     }
 }
 
@@ -170,6 +179,7 @@ impl Matrix {
             tactics,
             techniques,
             provenance,
+            revisions: Revisions::default(),
             index: Index::default(),
         };
         m.reindex();
@@ -195,6 +205,27 @@ impl Matrix {
     /// The technique or sub-technique with this ID.
     pub fn technique(&self, id: &str) -> Option<&Technique> {
         self.index.techniques.get(id).map(|&i| &self.techniques[i])
+    }
+
+    /// Where a technique ID (perhaps of an older release) stands in this matrix: live,
+    /// moved to a successor by revocation, retired, or unknown.
+    pub fn standing(&self, id: &str) -> Standing<'_> {
+        if self.technique(id).is_some() {
+            Standing::Live
+        } else if let Some(to) = self.revisions.successor(id) {
+            Standing::Moved(to)
+        } else if self.revisions.is_retired(id) {
+            Standing::Retired
+        } else {
+            Standing::Unknown
+        }
+    }
+
+    /// Whether this is MITRE's Enterprise ATT&CK (any release): the x-mitre-matrix
+    /// `enterprise-attack` in domain `enterprise-attack`. ATRM's and TMFK's
+    /// "attack_compatible" bundles borrow the domain but not the matrix ID.
+    pub fn is_enterprise_attack(&self) -> bool {
+        self.id == "enterprise" && self.domain == "enterprise-attack"
     }
 
     /// The tactic with this shortname (e.g. `"initial-access"`).

@@ -3,13 +3,15 @@
 //!
 //! Only the objects a matrix needs are decoded (x-mitre-matrix, x-mitre-collection,
 //! x-mitre-tactic, attack-pattern, subtechnique-of relationships); other fields are skipped
-//! while parsing, so a 30 MB bundle loads quickly. Revoked and deprecated objects are left out.
+//! while parsing, so a 30 MB bundle loads quickly. Revoked and deprecated objects are left out
+//! of the matrix; where their IDs went ("revoked-by" chains) is kept as its [`Revisions`].
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
 use crate::matrix::{Matrix, Tactic, Technique};
+use crate::revisions::Revisions;
 use crate::text::clean_stix_text;
 
 /// Procedure examples per technique ID: the cleaned `description`s of live "uses"
@@ -27,7 +29,8 @@ pub struct LoadOptions {
     /// Matrix slug to use instead of the one derived from the bundle.
     pub id: Option<String>,
     /// Release to record (e.g. `"18.1"`) when the bundle has no x-mitre-collection saying
-    /// so — MITRE's own bundles in mitre/cti do not.
+    /// so — MITRE's own bundles in mitre/cti do not. The collection's `x_mitre_version`
+    /// wins where there is one.
     pub version: Option<String>,
 }
 
@@ -213,13 +216,13 @@ fn build(objects: &[RawObject], options: &LoadOptions) -> Result<(Matrix, Exampl
         .id
         .clone()
         .unwrap_or_else(|| matrix_slug(&matrix_ext_id, &name));
-    let version = options.version.clone().unwrap_or_else(|| {
-        objects
-            .iter()
-            .find(|o| o.kind == "x-mitre-collection" && o.is_live())
-            .and_then(|o| o.x_mitre_version.clone())
-            .unwrap_or_default()
-    });
+    let version = objects
+        .iter()
+        .find(|o| o.kind == "x-mitre-collection" && o.is_live())
+        .and_then(|o| o.x_mitre_version.clone())
+        .filter(|v| !v.is_empty())
+        .or_else(|| options.version.clone())
+        .unwrap_or_default();
 
     let mut tactics = Vec::new();
     for tref in &matrix_obj.tactic_refs {
@@ -302,11 +305,53 @@ fn build(objects: &[RawObject], options: &LoadOptions) -> Result<(Matrix, Exampl
     link_subtechniques(objects, &ids_by_stix_id, &mut techniques);
     fill_tactic_columns(&mut tactics, &techniques);
     let examples = procedure_examples(objects, &ids_by_stix_id);
+    let revisions = revisions(objects, own_source, &domain, &techniques);
 
-    Ok((
-        Matrix::new(id, name, version, domain, tactics, techniques, None),
-        examples,
-    ))
+    let mut matrix = Matrix::new(id, name, version, domain, tactics, techniques, None);
+    matrix.revisions = revisions;
+    Ok((matrix, examples))
+}
+
+/// Where the IDs of the bundle's revoked and deprecated attack-patterns (of the matrix's
+/// domain) went: "revoked-by" relationships followed to a live technique of the matrix.
+fn revisions(
+    objects: &[RawObject],
+    own_source: Option<&str>,
+    domain: &str,
+    techniques: &[Technique],
+) -> Revisions {
+    let in_domain = |o: &RawObject| {
+        domain.is_empty() || o.x_mitre_domains.is_empty() || o.x_mitre_domains.iter().any(|d| d == domain)
+    };
+    let mut id_of: HashMap<&str, &str> = HashMap::new();
+    let mut revoked_by: HashMap<String, Option<String>> = HashMap::new();
+    let mut deprecated: Vec<&str> = Vec::new();
+    for o in objects.iter().filter(|o| o.kind == "attack-pattern" && in_domain(o)) {
+        let Some(ext) = o.external(own_source).and_then(|r| r.external_id.as_deref()) else {
+            continue;
+        };
+        id_of.insert(o.id.as_str(), ext);
+        if o.revoked.unwrap_or(false) {
+            revoked_by.insert(ext.to_string(), None);
+        } else if o.x_mitre_deprecated.unwrap_or(false) {
+            deprecated.push(ext);
+        }
+    }
+    for r in objects
+        .iter()
+        .filter(|o| o.kind == "relationship" && o.relationship_type.as_deref() == Some("revoked-by"))
+    {
+        let (Some(src), Some(dst)) = (r.source_ref.as_deref(), r.target_ref.as_deref()) else {
+            continue;
+        };
+        if let (Some(&from), Some(&to)) = (id_of.get(src), id_of.get(dst)) {
+            if let Some(slot) = revoked_by.get_mut(from) {
+                *slot = Some(to.to_string());
+            }
+        }
+    }
+    let live: HashSet<&str> = techniques.iter().map(|t| t.id.as_str()).collect();
+    Revisions::resolve(&revoked_by, deprecated, &|id| live.contains(id))
 }
 
 /// The cleaned descriptions of live "uses" relationships, by target technique ID; texts

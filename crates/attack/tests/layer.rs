@@ -71,7 +71,7 @@ fn built_layer_sets_enterprise_domain_and_versions() {
             v.navigator.as_deref(),
             v.layer.as_deref()
         ),
-        (Some("18"), Some("5.1.0"), Some("4.5"))
+        (Some("18.1"), Some(ttpmap_attack::layer::NAVIGATOR_VERSION), Some("4.5"))
     );
 }
 

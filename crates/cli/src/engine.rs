@@ -1,14 +1,19 @@
 //! Which mapping runs for a matrix: the trained classifier when the matrix is the one it
-//! was trained on (Enterprise ATT&CK), else the similarity mapping over technique vectors
-//! (precomputed files for the shipped ATRM and TMFK, computed on the spot for a bundle).
+//! was trained on (Enterprise ATT&CK), the classifier carried onto the release when the
+//! matrix is another Enterprise ATT&CK release (`ttpmap_mapper::release`: revocations
+//! followed, techniques new in it scored by similarity with vectors computed on the spot),
+//! else the similarity mapping over technique vectors (precomputed files for the shipped
+//! ATRM and TMFK, computed on the spot for a bundle).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use ttpmap_attack::{Examples, Matrix};
+use ttpmap_mapper::release::{map_report_release, NewTechniqueConfig, ReleaseMapper, ReleaseMapping, ReleasePlan};
 use ttpmap_mapper::similarity::{
-    compute_vectors, map_report_similarity, model_sha256, PrototypeConfig, SimilarityConfig, SimilarityMapper, TechniqueVectors,
+    compute_vectors, compute_vectors_of, map_report_similarity, model_sha256, PrototypeConfig, SimilarityConfig, SimilarityMapper,
+    TechniqueVectors,
 };
 use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, ModelError, ReportMapping};
 
@@ -46,7 +51,17 @@ pub fn compute_with_progress(classifier: &Classifier, matrix: &Matrix, examples:
 /// The matrix to map onto and how.
 pub struct Target {
     pub matrix: Matrix,
-    /// `None`: the trained classifier maps onto this matrix.
+    /// `None`: the trained classifier maps onto this matrix (directly, or through
+    /// `release`).
+    pub vectors: Option<TechniqueVectors>,
+    /// Set when the matrix is an Enterprise ATT&CK release other than the classifier's.
+    pub release: Option<ReleaseTarget>,
+}
+
+/// How the classifier maps onto another Enterprise release.
+pub struct ReleaseTarget {
+    pub plan: ReleasePlan,
+    /// Vectors of the techniques new in the release (`None` when there are none).
     pub vectors: Option<TechniqueVectors>,
 }
 
@@ -79,7 +94,36 @@ impl Target {
             }
         };
         if !o.force_similarity && o.vectors.is_none() && classifier_covers(classifier, &matrix) {
-            return Ok(Target { matrix, vectors: None });
+            return Ok(Target { matrix, vectors: None, release: None });
+        }
+        if !o.force_similarity && o.vectors.is_none() && matrix.is_enterprise_attack() {
+            let plan = ReleasePlan::new(classifier, &matrix);
+            let new = plan.new_techniques_in(&matrix);
+            let vectors = if new.is_empty() {
+                None
+            } else {
+                let examples = examples.unwrap_or_default();
+                Some(compute_vectors_of(
+                    classifier,
+                    &matrix,
+                    &new,
+                    &examples,
+                    &PrototypeConfig::default(),
+                    &sha,
+                    BatchConfig::default(),
+                    &mut |_, _| {},
+                )?)
+            };
+            eprintln!(
+                "{} {}: the classifier (ATT&CK {}) carried onto it: {} labels moved by revocation, {} dropped, {} new techniques mapped by similarity",
+                matrix.name,
+                matrix.version,
+                plan.trained_on,
+                plan.carried.values().map(Vec::len).sum::<usize>(),
+                plan.dropped.len(),
+                plan.new_techniques().len()
+            );
+            return Ok(Target { matrix, vectors: None, release: Some(ReleaseTarget { plan, vectors }) });
         }
         let vectors = match (o.vectors, o.source, examples) {
             (Some(path), _, _) => read_vectors(path, classifier, &matrix)?,
@@ -91,7 +135,27 @@ impl Target {
                 compute_with_progress(classifier, &matrix, &examples.unwrap_or_default(), &sha)?
             }
         };
-        Ok(Target { matrix, vectors: Some(vectors) })
+        Ok(Target { matrix, vectors: Some(vectors), release: None })
+    }
+
+    /// Maps one report text onto another Enterprise release (CPU: one encoder pass feeds
+    /// the classifier's head and the new techniques' similarity); `None` when the target
+    /// is not one.
+    pub fn map_release(
+        &self,
+        classifier: &Classifier,
+        text: &str,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Option<Result<ReleaseMapping>> {
+        let r = self.release.as_ref()?;
+        let config = r.vectors.as_ref().map(NewTechniqueConfig::for_vectors).unwrap_or(NewTechniqueConfig {
+            similarity: SimilarityConfig::default(),
+            threshold: SimilarityConfig::default().threshold,
+        });
+        Some((|| {
+            let mapper = ReleaseMapper::new(classifier, &r.plan, r.vectors.as_ref(), config)?;
+            Ok(map_report_release(&mapper, text, AggregateConfig::default(), BatchConfig::default(), progress)?)
+        })())
     }
 
     /// The default threshold of this mapping.

@@ -193,3 +193,67 @@ fn a_malformed_json_matrix_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not JSON"), "{err}");
 }
+
+/// The synthetic next Enterprise release (scripts/synthetic-next-release.py, compact form).
+fn next_release() -> PathBuf {
+    root().join("crates/attack/tests/fixtures/enterprise-attack-19.0-synthetic.json")
+}
+
+fn next_release_matrix() -> ttpmap_attack::Matrix {
+    ttpmap_attack::load_bundle(&std::fs::read(next_release()).unwrap()).unwrap()
+}
+
+const DEFENCES_REPORT: &str = "The ransomware disabled Windows Defender and stopped the antivirus service.\n\n\
+                               Once opened, the malware creates a scheduled task to run at logon.\n";
+
+fn metadata(items: &[ttpmap_attack::MetadataItem], name: &str) -> Option<String> {
+    items.iter().find_map(|m| match m {
+        ttpmap_attack::MetadataItem::Entry { name: n, value } if n == name => Some(value.clone()),
+        _ => None,
+    })
+}
+
+/// Every technique of the layer is live in the release: no revoked or deprecated ID.
+fn assert_only_live_ids(layer: &ttpmap_attack::Layer, release: &ttpmap_attack::Matrix) {
+    for t in &layer.techniques {
+        assert_eq!(release.standing(&t.technique_id), ttpmap_attack::Standing::Live, "{} in the layer", t.technique_id);
+    }
+}
+
+#[test]
+fn another_enterprise_release_is_mapped_by_the_classifier_and_the_layer_says_so() {
+    let f = tmp("defences.txt", DEFENCES_REPORT.as_bytes());
+    let out = ttpmap(&["classify", "--matrix", s(&next_release()), s(&f)]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let layer = layer_of(&out);
+    assert!(stderr.contains("carried onto it"), "{stderr}");
+    let release = next_release_matrix();
+    layer.validate(Some(&release)).unwrap();
+    assert_only_live_ids(&layer, &release);
+    let ids: Vec<&str> = layer.techniques.iter().map(|t| t.technique_id.as_str()).collect();
+    assert!(ids.contains(&"T1685.001") && ids.contains(&"T1053.005"), "{ids:?}");
+    let v = layer.versions.as_ref().unwrap();
+    assert_eq!(v.attack.as_deref(), Some("19.0"));
+    assert_eq!(v.navigator.as_deref(), Some(ttpmap_attack::layer::NAVIGATOR_VERSION));
+    assert_eq!(v.layer.as_deref(), Some("4.5"));
+    assert_eq!(metadata(&layer.metadata, "ATT&CK release").as_deref(), Some("19.0"));
+    assert!(metadata(&layer.metadata, "dropped labels").unwrap().contains("T1562.010"));
+    let e = layer.techniques.iter().find(|t| t.technique_id == "T1685.001").unwrap();
+    let how = metadata(&e.metadata, "detected by").unwrap();
+    assert!(how.starts_with("classifier") && how.contains("T1562.001"), "{how}");
+}
+
+#[test]
+fn json_of_another_release_says_how_each_technique_was_detected() {
+    let f = tmp("defences-json.txt", DEFENCES_REPORT.as_bytes());
+    let out = ttpmap(&["classify", "--matrix", s(&next_release()), "--format", "json", s(&f)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["matrix"], "Enterprise ATT&CK 19.0");
+    assert!(v["dropped_labels"].as_str().unwrap().contains("T1562.010"));
+    let release = next_release_matrix();
+    for t in v["techniques"].as_array().unwrap() {
+        assert_eq!(release.standing(t["id"].as_str().unwrap()), ttpmap_attack::Standing::Live, "{t}");
+        assert!(t["detected_by"].as_str().unwrap().starts_with("classifier"), "{t}");
+    }
+}

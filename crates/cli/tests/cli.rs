@@ -150,3 +150,72 @@ fn written_matrices_load_as_builtin_matrices() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn next_release() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../attack/tests/fixtures/enterprise-attack-19.0-synthetic.json")
+}
+
+#[test]
+fn matrices_builds_enterprise_from_any_release() {
+    let out_dir = scratch("matrices-next");
+    let out = ttpmap(&[
+        "matrices",
+        "--data",
+        data_dir().to_str().unwrap(),
+        "--enterprise",
+        next_release().to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let m = ttpmap_attack::Matrix::from_compact_json(&std::fs::read_to_string(out_dir.join("enterprise.json")).unwrap()).unwrap();
+    assert_eq!(m.version, "19.0");
+    let tactics: Vec<&str> = m.tactics.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tactics.len(), 15);
+    assert_eq!(&tactics[6..8], ["Stealth", "Defense Impairment"]);
+    assert_eq!(m.standing("T1562.001"), ttpmap_attack::Standing::Moved("T1685.001"));
+    assert_eq!(m.provenance.unwrap().source_file, "enterprise-attack-19.0-synthetic.json");
+}
+
+#[test]
+fn matrices_refuses_a_bundle_that_is_not_enterprise() {
+    let out_dir = scratch("matrices-not-enterprise");
+    let out = ttpmap(&[
+        "matrices",
+        "--data",
+        data_dir().to_str().unwrap(),
+        "--enterprise",
+        data_dir().join("atrm_attack_compatible.json").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not an Enterprise ATT&CK bundle"), "{err}");
+}
+
+#[test]
+fn layer_upgrade_moves_revoked_ids_and_says_so() {
+    let dir = scratch("upgrade");
+    let file = dir.join("old.json");
+    std::fs::write(
+        &file,
+        r#"{"name": "old", "versions": {"attack": "18", "layer": "4.5"}, "domain": "enterprise-attack",
+            "techniques": [{"techniqueID": "T1562", "showSubtechniques": true},
+                           {"techniqueID": "T1562.001", "tactic": "defense-evasion", "score": 80},
+                           {"techniqueID": "T1562.010", "score": 20},
+                           {"techniqueID": "T1053.005", "score": 50},
+                           {"techniqueID": "T1053", "showSubtechniques": true}]}"#,
+    )
+    .unwrap();
+    let out = ttpmap(&["layer", "upgrade", file.to_str().unwrap(), "--matrix", next_release().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("T1562.001 -> T1685.001") && err.contains("no successor (removed): T1562.010"), "{err}");
+    let layer = ttpmap_attack::parse_layers(&String::from_utf8_lossy(&out.stdout)).unwrap().remove(0);
+    let release = ttpmap_attack::load_bundle(&std::fs::read(next_release()).unwrap()).unwrap();
+    layer.validate(Some(&release)).unwrap();
+    let ids: Vec<&str> = layer.techniques.iter().map(|t| t.technique_id.as_str()).collect();
+    assert_eq!(ids, ["T1685", "T1685.001", "T1053.005", "T1053"]);
+    assert_eq!(layer.versions.unwrap().attack.as_deref(), Some("19.0"));
+}

@@ -52,7 +52,12 @@ pub fn annotations(mapping: &ReportMapping, text: &str, opts: &LayerOptions) -> 
 
 /// The Navigator layer of a mapped report.
 pub fn report_layer(matrix: &Matrix, mapping: &ReportMapping, text: &str, opts: &LayerOptions) -> Result<Layer, BuildError> {
-    let config = LayerConfig {
+    Layer::for_matrix(matrix, &report_config(mapping, opts), &annotations(mapping, text, opts))
+}
+
+/// The layer settings of a mapped report: its name, description and metadata.
+pub fn report_config(mapping: &ReportMapping, opts: &LayerOptions) -> LayerConfig {
+    LayerConfig {
         name: opts.name.clone(),
         description: format!(
             "Techniques mapped by ttpmap from {} sentences at threshold {:.2}; comments quote the evidence.",
@@ -70,6 +75,5 @@ pub fn report_layer(matrix: &Matrix, mapping: &ReportMapping, text: &str, opts: 
             ),
         ],
         ..LayerConfig::default()
-    };
-    Layer::for_matrix(matrix, &config, &annotations(mapping, text, opts))
+    }
 }

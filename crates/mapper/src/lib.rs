@@ -10,6 +10,7 @@ pub mod input;
 pub mod int8;
 pub mod mapping;
 pub mod model;
+pub mod release;
 pub mod segment;
 pub mod similarity;
 pub mod tokenize;

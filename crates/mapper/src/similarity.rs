@@ -222,7 +222,7 @@ pub fn prototype_texts(matrix: &Matrix, t: &Technique, examples: &[String], cfg:
     out
 }
 
-fn normalise(v: &mut [f32]) {
+pub(crate) fn normalise(v: &mut [f32]) {
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if n > 0.0 {
         v.iter_mut().for_each(|x| *x /= n);
@@ -269,9 +269,15 @@ pub struct PrototypePlan {
 
 /// Lists the prototype texts of every technique (what [`compute_vectors`] encodes).
 pub fn prototype_plan(matrix: &Matrix, examples: &Examples, cfg: &PrototypeConfig) -> PrototypePlan {
+    prototype_plan_of(matrix, &matrix.techniques, examples, cfg)
+}
+
+/// [`prototype_plan`] for some of the matrix's techniques, in the given order (a parent's
+/// name is still read from `matrix`).
+pub fn prototype_plan_of(matrix: &Matrix, techniques: &[Technique], examples: &Examples, cfg: &PrototypeConfig) -> PrototypePlan {
     let none = Vec::new();
     let mut plan = PrototypePlan { texts: Vec::new(), counts: Vec::new(), examples: 0 };
-    for t in &matrix.techniques {
+    for t in techniques {
         let ex = examples.get(&t.id).unwrap_or(&none);
         plan.examples += ex.len().min(cfg.examples);
         let texts = prototype_texts(matrix, t, ex, cfg);
@@ -315,7 +321,23 @@ pub fn compute_vectors(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<TechniqueVectors, ModelError> {
-    let plan = prototype_plan(matrix, examples, cfg);
+    compute_vectors_of(classifier, matrix, &matrix.techniques, examples, cfg, source_sha256, batch, progress)
+}
+
+/// [`compute_vectors`] for some of the matrix's techniques (e.g. only those new in a
+/// release), in the given order.
+#[allow(clippy::too_many_arguments)]
+pub fn compute_vectors_of(
+    classifier: &Classifier,
+    matrix: &Matrix,
+    techniques: &[Technique],
+    examples: &Examples,
+    cfg: &PrototypeConfig,
+    source_sha256: &str,
+    batch: BatchConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<TechniqueVectors, ModelError> {
+    let plan = prototype_plan_of(matrix, techniques, examples, cfg);
     let (texts, example_count) = (plan.texts, plan.examples);
     let mut offsets = vec![0];
     for c in &plan.counts {
@@ -331,7 +353,7 @@ pub fn compute_vectors(
         examples: example_count,
         built_by: String::new(),
     };
-    let techniques = matrix.techniques.iter().map(|t| Label { id: t.id.clone(), name: t.name.clone() }).collect();
+    let techniques = techniques.iter().map(|t| Label { id: t.id.clone(), name: t.name.clone() }).collect();
     Ok(TechniqueVectors::new(meta, techniques, offsets, dim, encoded.concat()))
 }
 

@@ -82,9 +82,11 @@ impl Layer {
     /// - Entries carry no `tactic`, so Navigator shows them under every tactic of the technique.
     /// - The parent of every annotated sub-technique gets `showSubtechniques: true`; a parent
     ///   that was not annotated itself is added with nothing but that flag (no score).
-    /// - `domain` is the matrix's; `versions` are layer 4.5, Navigator 5.1.0 and, for MITRE's
-    ///   own domains (`enterprise-attack` ...), the ATT&CK major version (`"18"`). Other
-    ///   matrices are named in the layer metadata (`matrix`: name and version).
+    /// - `domain` is the matrix's; `versions` are layer 4.5, the current Navigator
+    ///   ([`NAVIGATOR_VERSION`]) and, for MITRE's own domains (`enterprise-attack` ...), the
+    ///   ATT&CK release the matrix was read from (`"18.1"`, `"19.0"`: the collection's
+    ///   `x_mitre_version`). Every matrix is named in the layer metadata (`matrix`: name
+    ///   and version).
     pub fn for_matrix(
         matrix: &Matrix,
         config: &LayerConfig,
@@ -176,12 +178,11 @@ impl Layer {
     }
 }
 
-/// ATT&CK major version for MITRE's own domains (`enterprise` in `enterprise-attack`);
+/// The ATT&CK release for MITRE's own domains (`enterprise` in `enterprise-attack`);
 /// `None` for other matrices, which Navigator loads as custom data.
-fn attack_version(matrix: &Matrix) -> Option<String> {
+pub(super) fn attack_version(matrix: &Matrix) -> Option<String> {
     let own_domain = matrix.domain == format!("{}-attack", matrix.id);
-    let major = matrix.version.split('.').next().unwrap_or("");
-    (own_domain && !major.is_empty()).then(|| major.to_string())
+    (own_domain && !matrix.version.is_empty()).then(|| matrix.version.clone())
 }
 
 fn matrix_label(matrix: &Matrix) -> String {

@@ -1,9 +1,12 @@
 //! Reading Navigator layer files: one layer object, or an array of layers (Navigator's
 //! "download all layers"). Shape problems are reported in the words of the layer format.
+//! A layer made for an older ATT&CK release is upgraded to the matrix in use with
+//! [`Layer::upgrade_to`], which says what moved and what has no successor.
 
 use serde_json::Value;
 
 use super::Layer;
+use crate::matrix::Matrix;
 
 /// Why a text could not be read as Navigator layers.
 #[derive(Debug, thiserror::Error)]
@@ -156,4 +159,122 @@ fn kind(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// What [`Layer::upgrade_to`] changed, for a notice to the analyst.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LayerUpgrade {
+    /// `(old ID, new ID)` of every revoked technique moved to its successor, in layer
+    /// order, each pair once.
+    pub moved: Vec<(String, String)>,
+    /// IDs without a successor (deprecated, or revoked by nothing live), removed from the
+    /// layer, in layer order, each once.
+    pub retired: Vec<String>,
+}
+
+impl LayerUpgrade {
+    /// Whether the layer was already current.
+    pub fn is_empty(&self) -> bool {
+        self.moved.is_empty() && self.retired.is_empty()
+    }
+}
+
+impl Layer {
+    /// Upgrades a layer made for an older release to `matrix`, in one pass over its
+    /// techniques (hash lookups only):
+    ///
+    /// - an entry of a revoked technique moves to the technique that holds it now
+    ///   ([`Matrix::standing`]); where that leaves two entries of one technique in one
+    ///   tactic (two old IDs merged, or the successor already listed), the first is kept
+    ///   with the higher score and both entries' metadata and links;
+    /// - an entry of a technique retired without successor is removed;
+    /// - a `tactic` the technique no longer belongs to (a renamed tactic) is cleared, so
+    ///   the entry shows under every tactic of the technique;
+    /// - IDs the matrix does not know at all are left as they are (validation names them);
+    /// - a moved sub-technique's new parent gets an entry with `showSubtechniques`;
+    /// - `versions.attack` becomes the matrix's release (MITRE's own domains).
+    pub fn upgrade_to(&mut self, matrix: &Matrix) -> LayerUpgrade {
+        use crate::revisions::Standing;
+        use std::collections::{HashMap, HashSet};
+
+        let mut report = LayerUpgrade::default();
+        let mut seen_moves: HashSet<(String, String)> = HashSet::new();
+        let mut seen_retired: HashSet<String> = HashSet::new();
+        let mut kept: Vec<super::LayerTechnique> = Vec::with_capacity(self.techniques.len());
+        let mut slot: HashMap<(String, Option<String>), usize> = HashMap::new();
+        let mut moved_subs: Vec<String> = Vec::new();
+        for mut entry in std::mem::take(&mut self.techniques) {
+            let id = entry.technique_id.trim().to_string();
+            match matrix.standing(&id) {
+                Standing::Live | Standing::Unknown => {}
+                Standing::Moved(to) => {
+                    if seen_moves.insert((id.clone(), to.to_string())) {
+                        report.moved.push((id.clone(), to.to_string()));
+                    }
+                    entry.technique_id = to.to_string();
+                    if matrix.technique(to).is_some_and(|t| t.parent.is_some()) {
+                        moved_subs.push(to.to_string());
+                    }
+                }
+                Standing::Retired => {
+                    if seen_retired.insert(id.clone()) {
+                        report.retired.push(id);
+                    }
+                    continue;
+                }
+            }
+            if let (Some(t), Some(tactic)) = (matrix.technique(&entry.technique_id), entry.tactic.as_deref()) {
+                if !t.tactics.iter().any(|x| x == tactic) {
+                    entry.tactic = None;
+                }
+            }
+            let key = (entry.technique_id.clone(), entry.tactic.clone().filter(|t| !t.is_empty()));
+            match slot.get(&key) {
+                Some(&i) => merge_entry(&mut kept[i], entry),
+                None => {
+                    slot.insert(key, kept.len());
+                    kept.push(entry);
+                }
+            }
+        }
+        for sub in moved_subs {
+            let Some(parent) = matrix.technique(&sub).and_then(|t| t.parent.clone()) else {
+                continue;
+            };
+            match slot.get(&(parent.clone(), None)) {
+                Some(&i) => kept[i].show_subtechniques = Some(true),
+                None => {
+                    let mut e = super::LayerTechnique::new(parent.clone());
+                    e.show_subtechniques = Some(true);
+                    slot.insert((parent, None), kept.len());
+                    kept.push(e);
+                }
+            }
+        }
+        self.techniques = kept;
+        if let Some(v) = super::build::attack_version(matrix) {
+            self.versions.get_or_insert_with(|| super::Versions { attack: None, navigator: None, layer: None }).attack = Some(v);
+        }
+        report
+    }
+}
+
+/// Folds `other` into `into` (two entries that became one technique in one tactic).
+fn merge_entry(into: &mut super::LayerTechnique, other: super::LayerTechnique) {
+    into.score = match (into.score, other.score) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    if into.comment.as_deref().is_none_or(str::is_empty) {
+        into.comment = other.comment;
+    }
+    into.color = into.color.take().or(other.color);
+    into.enabled = match (into.enabled, other.enabled) {
+        (Some(false), Some(false)) => Some(false),
+        (None, None) => None,
+        _ => Some(true),
+    };
+    into.show_subtechniques = into.show_subtechniques.or(other.show_subtechniques);
+    into.metadata.extend(other.metadata);
+    into.links.extend(other.links);
 }

@@ -11,13 +11,14 @@ mod validate;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use build::{Annotation, BuildError, LayerConfig};
-pub use import::{parse_layers, LayerError};
+pub use import::{parse_layers, LayerError, LayerUpgrade};
 pub use validate::LayerProblem;
 
 /// The layer format version this module reads and writes.
 pub const LAYER_FORMAT_VERSION: &str = "4.5";
-/// The Navigator version written into `versions.navigator`.
-pub const NAVIGATOR_VERSION: &str = "5.1.0";
+/// The Navigator version written into `versions.navigator`: the current ATT&CK Navigator
+/// (5.3.2, the one that loads ATT&CK v19 layers).
+pub const NAVIGATOR_VERSION: &str = "5.3.2";
 
 /// One Navigator layer. Optional fields are left out of the JSON when `None` or empty, so
 /// what is written is minimal; Navigator fills its defaults.
@@ -71,7 +72,8 @@ pub struct Layer {
 /// `versions`: the ATT&CK, Navigator and layer-format versions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Versions {
-    /// ATT&CK major version, e.g. `"18"`; absent means "current" to Navigator.
+    /// ATT&CK release, e.g. `"18.1"` (ttpmap writes the collection's `x_mitre_version`;
+    /// Navigator's own layers write the major version, `"18"`); absent means "current".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attack: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,7 +1,8 @@
 //! `ttpmap classify FILE...`: map reports to ATT&CK techniques and print or write the result
 //! as a Navigator layer, as JSON, or as a table. `--matrix` picks the matrix: Enterprise
 //! (the trained classifier), ATRM, TMFK, or a STIX bundle / compact matrix file (the
-//! similarity mapping; see `ttpmap_mapper::similarity`).
+//! similarity mapping, see `ttpmap_mapper::similarity`; or, for another Enterprise ATT&CK
+//! release, the classifier carried onto it, see `ttpmap_mapper::release`).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use serde::Serialize;
 use ttpmap_attack::Matrix;
 use ttpmap_mapper::export::{report_layer, LayerOptions};
 use ttpmap_mapper::input::{extract_text, InputKind};
+use ttpmap_mapper::release::{release_layer, ReleaseMapping};
 use ttpmap_mapper::similarity::SimilarityConfig;
 use ttpmap_mapper::{AggregateConfig, BatchConfig, ReportMapping};
 
@@ -126,13 +128,17 @@ fn classify_one(args: &Args, engine: &mut Engine, target: &Target, config: &Simi
     };
     // The trained classifier runs on the chosen backend (GPU with CPU fallback); the
     // similarity mapping runs on the CPU.
-    let mapping = if target.vectors.is_none() {
-        engine.map_report(&text, AggregateConfig::default(), BatchConfig::default(), &mut progress)?
-    } else {
-        target.map(&engine.classifier, config, &text, &mut progress)?
+    // Another Enterprise release: the classifier carried onto it, on the CPU.
+    let release = target.map_release(&engine.classifier, &text, &mut progress).transpose()?;
+    let mapping = match &release {
+        Some(r) => r.mapping.clone(),
+        None if target.vectors.is_none() => {
+            engine.map_report(&text, AggregateConfig::default(), BatchConfig::default(), &mut progress)?
+        }
+        None => target.map(&engine.classifier, config, &text, &mut progress)?,
     };
     let title = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
-    let out = render(args, matrix, &mapping, &text, &title, threshold)?;
+    let out = render(args, matrix, &mapping, release.as_ref(), &text, &title, threshold)?;
     match &args.out_dir {
         Some(dir) => {
             let ext = if args.format == Format::Table { "txt" } else { "json" };
@@ -161,22 +167,41 @@ struct JsonTechnique<'a> {
     id: &'a str,
     name: &'a str,
     score: u32,
+    /// How it was detected, for a mapping onto another Enterprise release.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detected_by: Option<String>,
     evidence: Vec<JsonEvidence<'a>>,
 }
 
 #[derive(Serialize)]
 struct JsonMapping<'a> {
     report: &'a str,
+    /// The matrix and its release, e.g. "Enterprise ATT&CK 18.1".
+    matrix: String,
     sentences: usize,
     threshold: f32,
     techniques: Vec<JsonTechnique<'a>>,
+    /// Classifier labels the release has no technique for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dropped_labels: Option<String>,
 }
 
-fn render(args: &Args, matrix: &Matrix, mapping: &ReportMapping, text: &str, title: &str, threshold: f32) -> Result<String> {
+fn render(
+    args: &Args,
+    matrix: &Matrix,
+    mapping: &ReportMapping,
+    release: Option<&ReleaseMapping>,
+    text: &str,
+    title: &str,
+    threshold: f32,
+) -> Result<String> {
     Ok(match args.format {
         Format::Layer => {
             let opts = LayerOptions { name: title.to_string(), threshold, top_evidence: args.top_evidence };
-            report_layer(matrix, mapping, text, &opts)?.to_json_pretty() + "\n"
+            match release {
+                Some(r) => release_layer(matrix, r, text, &opts)?.to_json_pretty() + "\n",
+                None => report_layer(matrix, mapping, text, &opts)?.to_json_pretty() + "\n",
+            }
         }
         Format::Json => {
             let techniques = mapping
@@ -185,6 +210,7 @@ fn render(args: &Args, matrix: &Matrix, mapping: &ReportMapping, text: &str, tit
                     id: &t.id,
                     name: &t.name,
                     score: t.score_100(),
+                    detected_by: release.map(|r| r.describe(&t.id)),
                     evidence: t
                         .evidence
                         .iter()
@@ -194,16 +220,21 @@ fn render(args: &Args, matrix: &Matrix, mapping: &ReportMapping, text: &str, tit
                         .collect(),
                 })
                 .collect();
-            serde_json::to_string_pretty(&JsonMapping { report: title, sentences: mapping.sentences, threshold, techniques })? + "\n"
+            let matrix_label = format!("{} {}", matrix.name, matrix.version).trim().to_string();
+            let dropped_labels = release.filter(|r| !r.dropped.is_empty()).map(ReleaseMapping::dropped_text);
+            let out = JsonMapping { report: title, matrix: matrix_label, sentences: mapping.sentences, threshold, techniques, dropped_labels };
+            serde_json::to_string_pretty(&out)? + "\n"
         }
         Format::Table => {
-            let mut s = format!("{title}: {} sentences, threshold {threshold:.2}\n", mapping.sentences);
+            let mut s = format!("{title}: {} sentences, threshold {threshold:.2}, {} {}\n", mapping.sentences, matrix.name, matrix.version);
             s += &format!("{:<10} {:>5} {:>4}  {:<40} {}\n", "ID", "SCORE", "EVID", "NAME", "TOP EVIDENCE");
             for t in mapping.detected(threshold) {
                 let n = t.evidence.iter().filter(|e| e.score >= threshold).count();
                 let top = t.evidence.first().map(|e| text[e.start..e.end].split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
                 let top: String = top.chars().take(100).collect();
-                let name: String = t.name.chars().take(40).collect();
+                let similarity = release.is_some_and(|r| r.methods.get(&t.id) == Some(&ttpmap_mapper::release::Method::Similarity));
+                let name: String = t.name.chars().take(if similarity { 27 } else { 40 }).collect();
+                let name = if similarity { format!("{name} (similarity)") } else { name };
                 s += &format!("{:<10} {:>5} {:>4}  {:<40} {}\n", t.id, t.score_100(), n, name, top);
             }
             s

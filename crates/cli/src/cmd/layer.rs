@@ -1,5 +1,6 @@
-//! `ttpmap layer validate|summary`: checks Navigator layer files against the layer rules
-//! (and a matrix), and lists what a layer scores.
+//! `ttpmap layer validate|summary|upgrade`: checks Navigator layer files against the layer
+//! rules (and a matrix), lists what a layer scores, and upgrades a layer made for an older
+//! ATT&CK release to a matrix (revoked IDs moved to their successors).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +16,26 @@ pub enum Command {
     Validate(ValidateArgs),
     /// List a layer's techniques by score.
     Summary(SummaryArgs),
+    /// Upgrade a layer made for an older ATT&CK release to a matrix: revoked techniques
+    /// moved to their successors, retired ones removed; prints the layer, and on stderr
+    /// what moved and what has no successor.
+    Upgrade(UpgradeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpgradeArgs {
+    /// Layer file: one layer or an array of layers.
+    file: PathBuf,
+    /// The matrix to upgrade to: enterprise, or an Enterprise ATT&CK bundle / compact
+    /// matrix path of the release in use.
+    #[arg(long)]
+    matrix: MatrixSource,
+    /// Folder holding the compact matrices.
+    #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
+    matrices_dir: PathBuf,
+    /// Write the upgraded layer(s) here instead of printing them.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,7 +67,43 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Validate(args) => validate(args),
         Command::Summary(args) => summary(args),
+        Command::Upgrade(args) => upgrade(args),
     }
+}
+
+fn upgrade(args: &UpgradeArgs) -> anyhow::Result<ExitCode> {
+    let mut layers = read_layers(&args.file)?;
+    let matrix = args
+        .matrix
+        .load(&args.matrices_dir)
+        .with_context(|| format!("loading matrix {}", args.matrix))?;
+    let count = layers.len();
+    for (i, layer) in layers.iter_mut().enumerate() {
+        let up = layer.upgrade_to(&matrix);
+        let label = layer_label(i, count, layer);
+        if up.is_empty() {
+            eprintln!("{label}: already current for {} {}", matrix.name, matrix.version);
+            continue;
+        }
+        let moved: Vec<String> = up.moved.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
+        eprintln!("{label}: upgraded to {} {}", matrix.name, matrix.version);
+        if !moved.is_empty() {
+            eprintln!("  moved: {}", moved.join(", "));
+        }
+        if !up.retired.is_empty() {
+            eprintln!("  no successor (removed): {}", up.retired.join(", "));
+        }
+    }
+    let json = if count == 1 {
+        layers[0].to_json_pretty()
+    } else {
+        ttpmap_attack::layer::layers_to_json_pretty(&layers)
+    } + "\n";
+    match &args.out {
+        Some(path) => std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{json}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_layers(path: &Path) -> anyhow::Result<Vec<Layer>> {

@@ -1,5 +1,8 @@
 //! `ttpmap matrices`: turns the STIX bundles in ../shared/data/attack into the compact
 //! matrix files the app and the CLI read (public/matrices/*.json), with their licences.
+//! `--enterprise FILE` builds enterprise.json from any Enterprise ATT&CK release instead
+//! (its tactics, their order and names, its version and its revocations come from the
+//! bundle); without it the newest `enterprise-attack-<version>.json` of `--data` is used.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,6 +23,10 @@ pub struct Args {
     /// Folder to write enterprise.json, atrm.json, tmfk.json and the licences to.
     #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
     out: PathBuf,
+    /// An Enterprise ATT&CK bundle (any release) to build enterprise.json from, instead of
+    /// the newest enterprise-attack-<version>.json in --data.
+    #[arg(long, value_name = "FILE")]
+    enterprise: Option<PathBuf>,
 }
 
 /// One bundle to convert.
@@ -74,7 +81,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut built = Vec::new();
     for source in &SOURCES {
-        built.push(build_one(source, &args.data, &args.out)?);
+        let file = match (&args.enterprise, source.id) {
+            (Some(path), "enterprise") => path.clone(),
+            _ => source_path(source, &args.data)?,
+        };
+        built.push(build_one(source, &file, &args.out)?);
         let from = args.data.join(source.licence_file);
         let to = args.out.join(source.licence_file);
         // Read and write rather than fs::copy, which would carry the source's read-only mode
@@ -87,18 +98,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing {}", licences.display()))?;
 
     println!(
-        "{:<11} {:<8} {:>7} {:>10} {:>14} {:>10}  file",
-        "matrix", "version", "tactics", "techniques", "sub-techniques", "size"
+        "{:<11} {:<8} {:>7} {:>10} {:>14} {:>7} {:>7} {:>10}  file",
+        "matrix", "version", "tactics", "techniques", "sub-techniques", "revoked", "retired", "size"
     );
     for b in &built {
         let m = &b.matrix;
         println!(
-            "{:<11} {:<8} {:>7} {:>10} {:>14} {:>6} KiB  {}",
+            "{:<11} {:<8} {:>7} {:>10} {:>14} {:>7} {:>7} {:>6} KiB  {}",
             m.id,
             m.version,
             m.tactic_count(),
             m.technique_count(),
             m.subtechnique_count(),
+            m.revisions.moved.len(),
+            m.revisions.retired.len(),
             b.bytes.div_ceil(1024),
             b.out_file.display()
         );
@@ -107,11 +120,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn build_one(source: &Source, data: &Path, out: &Path) -> anyhow::Result<Built> {
-    let path = match source.file {
-        SourceFile::Fixed(name) => data.join(name),
-        SourceFile::NewestVersion { prefix } => newest_versioned(data, prefix)?,
-    };
+/// The bundle a source is built from, in `data`.
+fn source_path(source: &Source, data: &Path) -> anyhow::Result<PathBuf> {
+    match source.file {
+        SourceFile::Fixed(name) => Ok(data.join(name)),
+        SourceFile::NewestVersion { prefix } => newest_versioned(data, prefix),
+    }
+}
+
+fn build_one(source: &Source, path: &Path, out: &Path) -> anyhow::Result<Built> {
+    let path = path.to_path_buf();
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let options = LoadOptions {
         version: version_from_file_name(&path),
@@ -119,6 +137,14 @@ fn build_one(source: &Source, data: &Path, out: &Path) -> anyhow::Result<Built> 
     };
     let mut matrix = load_bundle_with(&bytes, &options)
         .with_context(|| format!("loading {}", path.display()))?;
+    if source.id == "enterprise" && !matrix.is_enterprise_attack() {
+        bail!(
+            "{} is not an Enterprise ATT&CK bundle (its x-mitre-matrix is {:?} in domain {:?})",
+            path.display(),
+            matrix.id,
+            matrix.domain
+        );
+    }
     if matrix.id != source.id {
         bail!(
             "{} holds matrix {:?}, expected {:?}",
