@@ -269,9 +269,15 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             continue;
         }
         let out = plan.outputs.as_ref().map(|o| o[i].as_path());
-        if let Err(e) = classify_one(&mut mapper, input, out) {
-            eprintln!("error: {input}: {e:#}");
-            failed += 1;
+        match classify_one(&mut mapper, input, out) {
+            // Standard output failing (a closed pipe) ends the run: no later input could be
+            // written either.
+            Ok(Some(text)) => emit(&text)?,
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("error: {input}: {e:#}");
+                failed += 1;
+            }
         }
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -285,7 +291,8 @@ fn emit(out: &str) -> Result<()> {
     Ok(())
 }
 
-fn classify_one(m: &mut Mapper, input: &Input, out_file: Option<&Path>) -> Result<()> {
+/// Maps one input and writes it to `out_file`, or returns what to print.
+fn classify_one(m: &mut Mapper, input: &Input, out_file: Option<&Path>) -> Result<Option<String>> {
     let mut bytes = Vec::new();
     input.open()?.read_to_end(&mut bytes).with_context(|| format!("cannot read {input}"))?;
     let name = input.file_name();
@@ -315,10 +322,10 @@ fn classify_one(m: &mut Mapper, input: &Input, out_file: Option<&Path>) -> Resul
                 .with_context(|| format!("cannot write {}", path.display()))?;
             f.write_all(out.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("{input}: {} techniques -> {}", mapping.detected(m.threshold).count(), path.display());
+            Ok(None)
         }
-        None => emit(&out)?,
+        None => Ok(Some(out)),
     }
-    Ok(())
 }
 
 /// `--lines`: maps every non-blank line of `input` as a report of its own, one JSON line
