@@ -12,7 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
+
+use crate::cmd::usage;
 
 macro_rules! public {
     ($path:literal) => {
@@ -50,9 +52,11 @@ pub fn matrices_file(name: &str) -> Option<&'static [u8]> {
     find(&MATRICES, name)
 }
 
-/// The checkout this binary was built from, as it was at build time.
+/// The checkout this binary was built from, as it was at build time (crates/cli's
+/// grandparent).
 fn built_from() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let cli = Path::new(env!("CARGO_MANIFEST_DIR"));
+    cli.parent().and_then(Path::parent).map_or_else(|| cli.join("../.."), Path::to_path_buf)
 }
 
 /// The ttpmap checkout this binary was built from, if it is still there.
@@ -62,15 +66,15 @@ pub fn checkout() -> Option<PathBuf> {
     is_checkout.then(|| std::fs::canonicalize(&root).unwrap_or(root))
 }
 
-/// `relative` inside the checkout, for a flag left at its default; an error naming `flag`
-/// when the checkout is gone (an installed binary whose source folder was removed).
+/// `relative` inside the checkout, for a flag left at its default; a usage error naming
+/// `flag` when the checkout is gone (an installed binary whose source folder was removed).
 pub fn in_checkout(relative: &str, flag: &str) -> Result<PathBuf> {
     match checkout() {
         Some(root) => Ok(root.join(relative)),
-        None => bail!(
+        None => Err(usage(format!(
             "no ttpmap checkout at {} (the folder this binary was built from), so there is no default for {flag}: pass {flag} PATH",
             built_from().display()
-        ),
+        ))),
     }
 }
 
