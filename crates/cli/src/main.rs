@@ -4,6 +4,7 @@
 mod cmd;
 mod engine;
 mod matrix_source;
+mod shipped;
 
 use std::process::ExitCode;
 
@@ -14,9 +15,10 @@ use clap::{Parser, Subcommand};
 /// ttpmap reads a threat report, finds the sentences that describe adversary behaviour and
 /// maps them to ATT&CK techniques (Enterprise ATT&CK, or the Azure and Kubernetes threat
 /// matrices), with the evidence sentences for each. Results export as ATT&CK Navigator
-/// layers. Everything runs locally: report text never leaves the machine.
+/// layers. Everything runs locally: report text never leaves the machine. The shipped model
+/// and matrices are built in, so ttpmap works from any folder.
 #[derive(Debug, Parser)]
-#[command(name = "ttpmap", version)]
+#[command(name = "ttpmap", version, after_help = cmd::EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,13 +26,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Map report files to ATT&CK techniques (Navigator layer, JSON or table).
+    /// Map report files or standard input to ATT&CK techniques (Navigator layer, JSON, JSON
+    /// lines or table).
     Classify(cmd::classify::Args),
     /// Score the model on TRAM's annotated reports (report-level precision, recall, F1).
     Eval(cmd::eval::Args),
     /// Measure mapping speed and memory on a fixed report.
     Bench(cmd::bench::Args),
-    /// Rebuild the shipped classifier from ../shared/data and the base encoder.
+    /// Rebuild the shipped classifier from the repository's data/ and the base encoder.
     Train(cmd::train::Args),
     /// Build the compact matrix files (public/matrices) from the ATT&CK STIX bundles.
     Matrices(cmd::matrices::Args),
@@ -56,7 +59,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            if err.downcast_ref::<cmd::UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

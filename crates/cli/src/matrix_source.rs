@@ -1,7 +1,9 @@
 //! `--matrix enterprise|atrm|tmfk|PATH`: which matrix a command works on, parsed into a
-//! [`MatrixSource`] before anything runs, and loaded from the compact files in
-//! `public/matrices` or from a file (compact matrix or STIX bundle).
+//! [`MatrixSource`] before anything runs, and loaded from the compact files built into the
+//! binary (public/matrices), from `--matrices DIR`, or from a file (compact matrix or STIX
+//! bundle).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -11,7 +13,45 @@ use sha2::{Digest, Sha256};
 use ttpmap_attack::{load_bundle_with_examples, CompactError, Examples, LoadOptions, Matrix};
 
 /// Where the compact matrices live, relative to the repository root.
-pub const DEFAULT_MATRICES_DIR: &str = "public/matrices";
+pub const MATRICES_DIR: &str = "public/matrices";
+
+/// Where the shipped compact matrices (and ATRM's and TMFK's technique vectors) are read
+/// from: the copies built into the binary, or the files in `--matrices DIR`.
+#[derive(Debug, Clone, Default)]
+pub struct Matrices {
+    dir: Option<PathBuf>,
+}
+
+impl Matrices {
+    /// `None`: the built-in copies.
+    pub fn new(dir: Option<PathBuf>) -> Self {
+        Self { dir }
+    }
+
+    /// Where `name` is read from, for messages.
+    pub fn describe(&self, name: &str) -> String {
+        match &self.dir {
+            Some(dir) => dir.join(name).display().to_string(),
+            None => format!("{name} (built into ttpmap)"),
+        }
+    }
+
+    /// The bytes of `name` (`enterprise.json`, `atrm.vectors.json`, ...).
+    pub fn read(&self, name: &str) -> anyhow::Result<Cow<'static, [u8]>> {
+        match &self.dir {
+            Some(dir) => {
+                let path = dir.join(name);
+                let bytes = std::fs::read(&path).with_context(|| {
+                    format!("reading {} (build it with `ttpmap matrices` and `ttpmap vectors`)", path.display())
+                })?;
+                Ok(Cow::Owned(bytes))
+            }
+            None => crate::shipped::matrices_file(name)
+                .map(Cow::Borrowed)
+                .with_context(|| format!("ttpmap has no built-in {name}")),
+        }
+    }
+}
 
 /// A matrix ttpmap ships as a compact file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,19 +114,14 @@ impl fmt::Display for MatrixSource {
 }
 
 impl MatrixSource {
-    /// Loads the matrix; built-in ones come from `matrices_dir`.
-    pub fn load(&self, matrices_dir: &Path) -> anyhow::Result<Matrix> {
+    /// Loads the matrix; built-in ones come from `matrices`.
+    pub fn load(&self, matrices: &Matrices) -> anyhow::Result<Matrix> {
         match self {
             MatrixSource::Builtin(b) => {
-                let path = matrices_dir.join(format!("{}.json", b.id()));
-                let text = std::fs::read_to_string(&path).with_context(|| {
-                    format!(
-                        "reading {} (build it with `ttpmap matrices` from the repository root)",
-                        path.display()
-                    )
-                })?;
-                Matrix::from_compact_json(&text)
-                    .with_context(|| format!("reading {}", path.display()))
+                let name = format!("{}.json", b.id());
+                let bytes = matrices.read(&name)?;
+                Matrix::from_compact_json(&String::from_utf8_lossy(&bytes))
+                    .with_context(|| format!("reading {}", matrices.describe(&name)))
             }
             MatrixSource::Path(path) => load_matrix_file(path),
         }
@@ -159,6 +194,20 @@ mod tests {
     #[test]
     fn unknown_names_are_rejected() {
         assert!("mobile".parse::<MatrixSource>().is_err());
+    }
+
+    #[test]
+    fn every_builtin_matrix_loads_from_the_built_in_copies() {
+        for b in Builtin::ALL {
+            let m = MatrixSource::Builtin(b).load(&Matrices::default()).unwrap();
+            assert_eq!(m.id, b.id());
+        }
+    }
+
+    #[test]
+    fn a_matrices_folder_without_the_file_is_an_error_naming_it() {
+        let err = MatrixSource::Builtin(Builtin::Atrm).load(&Matrices::new(Some("no/such/dir".into()))).unwrap_err();
+        assert!(format!("{err:#}").contains("no/such/dir/atrm.json"), "{err:#}");
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn tmfk_layer_uses_tmfk_ids_and_names_the_matrix() {
 #[test]
 fn a_stix_bundle_path_is_mapped_with_vectors_computed_on_the_spot() {
     let f = tmp("k8s-bundle.txt", K8S_REPORT.as_bytes());
-    let bundle = root().join("../shared/data/attack/tmfk_strict.json");
+    let bundle = root().join("data/attack/tmfk_strict.json");
     let out = ttpmap(&["classify", "--matrix", s(&bundle), "--format", "json", "--threshold", "0", s(&f)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -3,6 +3,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+fn ttpmap_in(cwd: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ttpmap")).args(args).current_dir(cwd).output().expect("running ttpmap")
+}
+
 fn ttpmap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ttpmap"))
         .args(args)
@@ -36,7 +40,7 @@ fn scratch(name: &str) -> Scratch {
 }
 
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/attack")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/attack")
 }
 
 const VALID: &str = r#"{"name": "ok", "versions": {"layer": "4.5"}, "domain": "enterprise-attack",
@@ -218,4 +222,25 @@ fn layer_upgrade_moves_revoked_ids_and_says_so() {
     let ids: Vec<&str> = layer.techniques.iter().map(|t| t.technique_id.as_str()).collect();
     assert_eq!(ids, ["T1685", "T1685.001", "T1053.005", "T1053"]);
     assert_eq!(layer.versions.unwrap().attack.as_deref(), Some("19.0"));
+}
+
+/// A compact matrix file as JSON, without the `built_by` stamp (which names the version).
+fn compact_json(path: &std::path::Path) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v["provenance"].as_object_mut().unwrap().remove("built_by");
+    v
+}
+
+#[test]
+fn matrices_reads_the_repository_data_by_default_from_any_folder() {
+    // Run from a folder outside the repository, with only --out given: the bundles come from
+    // the repository's data/attack, and they are the ones the shipped matrices were built from.
+    let cwd = scratch("matrices-default-data");
+    let out = ttpmap_in(&cwd.0, &["matrices", "--out", "out"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../public/matrices");
+    for id in ["enterprise", "atrm", "tmfk"] {
+        let file = format!("{id}.json");
+        assert_eq!(compact_json(&cwd.join("out").join(&file)), compact_json(&shipped.join(&file)), "{file}");
+    }
 }

@@ -56,7 +56,7 @@ fn map_release(text: &str) -> ReleaseMapping {
 
 /// The text of a TRAM report (its "signal").
 fn tram_text(title: &str) -> String {
-    let path = root().join("../shared/data/tram/reports").join(format!("{title}.mjson"));
+    let path = root().join("data/tram/reports").join(format!("{title}.mjson"));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap();
     v["signal"].as_str().unwrap().to_string()
 }

@@ -8,7 +8,8 @@ fn main() -> anyhow::Result<()> {
     let dir = std::path::PathBuf::from(&a[1]);
     let manifest = Manifest::from_json(&std::fs::read_to_string(dir.join("manifest.json"))?)?;
     let c = Classifier::load(manifest, &std::fs::read(dir.join("model.gguf"))?, &std::fs::read(dir.join("tokenizer.json"))?)?;
-    let corpus = load_corpus("../shared/data".as_ref(), &CorpusOptions::default())?;
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    let corpus = load_corpus(&data, &CorpusOptions::default())?;
     let mut out = Vec::new();
     for (split, reports) in [("calibration", &corpus.calibration), ("validation", &corpus.validation)] {
         for r in reports.iter() {

@@ -424,7 +424,7 @@ impl Default for CorpusOptions {
     }
 }
 
-/// Builds the corpus from `data` (the ../shared/data folder).
+/// Builds the corpus from `data` (the repository's data/ folder).
 pub fn load_corpus(data: &Path, opts: &CorpusOptions) -> Result<Corpus> {
     let bundle_path = data.join("attack/enterprise-attack-18.1.json");
     let bundle = std::fs::read(&bundle_path).with_context(|| format!("cannot read {}", bundle_path.display()))?;

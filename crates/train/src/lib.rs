@@ -1,4 +1,4 @@
-//! Building the shipped classifier from ../shared/data and the base encoder: data
+//! Building the shipped classifier from the repository's data/ and the base encoder: data
 //! preparation, fine-tuning with candle on the CPU, calibration, evaluation and export.
 
 pub mod data;

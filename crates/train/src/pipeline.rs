@@ -20,7 +20,7 @@ use crate::train::{train, TrainConfig};
 /// Where things are and how to train.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// ../shared/data
+    /// The source data folder (the repository's data/).
     pub data_dir: PathBuf,
     /// The base encoder's folder (model.safetensors, tokenizer.json).
     pub base_dir: PathBuf,

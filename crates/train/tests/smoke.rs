@@ -56,7 +56,7 @@ fn tiny_encoder() -> (BertConfig, HashMap<String, Tensor>) {
 
 #[test]
 fn a_few_steps_lower_the_loss() {
-    let corpus = load_corpus(&root().join("../shared/data"), &CorpusOptions { limit: Some(384), ..CorpusOptions::default() }).unwrap();
+    let corpus = load_corpus(&root().join("data"), &CorpusOptions { limit: Some(384), ..CorpusOptions::default() }).unwrap();
     let tok = WordPiece::from_bytes(&std::fs::read(root().join("public/model/tokenizer.json")).unwrap()).unwrap();
     let (cfg, base) = tiny_encoder();
     let tc = TrainConfig { frozen_layers: 1, epochs: 3, batch_size: 32, lr: 1e-3, head_lr: 1e-2, negatives_per_epoch: 64, ..TrainConfig::default() };

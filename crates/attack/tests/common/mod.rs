@@ -1,4 +1,4 @@
-//! Shared fixtures: the bundles in ../shared/data/attack, each loaded once per test binary.
+//! Shared fixtures: the bundles in the repository's data/attack, each loaded once per test binary.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use ttpmap_attack::{load_bundle, Matrix};
 
 pub fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/attack")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/attack")
 }
 
 pub fn read(file: &str) -> Vec<u8> {

@@ -11,6 +11,7 @@ use ttpmap_mapper::segment::sentences;
 use ttpmap_mapper::{AggregateConfig, BatchConfig};
 
 use super::model::{Engine, ModelArgs};
+use crate::shipped;
 
 /// The fixed report the benchmarks use (about 5,000 words of TRAM reports).
 pub const DEFAULT_REPORT: &str = "tests/fixtures/report-5000w.txt";
@@ -18,9 +19,10 @@ pub const DEFAULT_REPORT: &str = "tests/fixtures/report-5000w.txt";
 /// Measure model load time, mapping time, sentences per second and peak memory.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The report to map.
-    #[arg(long, default_value = DEFAULT_REPORT)]
-    report: PathBuf,
+    /// The report to map (default: tests/fixtures/report-5000w.txt in the ttpmap checkout
+    /// this binary was built from).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     /// Timed runs after one warm-up run; the best and the median are reported.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -46,8 +48,9 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let bytes = std::fs::read(&args.report).with_context(|| format!("cannot read {}", args.report.display()))?;
-    let mut text = extract_text(&bytes, InputKind::detect(args.report.to_str(), &bytes))?;
+    let report = shipped::or_in_checkout(args.report.as_deref(), DEFAULT_REPORT, "--report")?;
+    let bytes = std::fs::read(&report).with_context(|| format!("cannot read {}", report.display()))?;
+    let mut text = extract_text(&bytes, InputKind::detect(report.to_str(), &bytes))?;
     if let Some(n) = args.sentences {
         if let Some(cut) = sentences(&text).get(n.max(1) - 1).map(|s| s.end) {
             text.truncate(cut);
@@ -86,7 +89,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     times.sort_by(f64::total_cmp);
     first.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
-    println!("report: {} ({words} words, {} sentences, {} windows, {tokens} tokens)", args.report.display(), sents.len(), windows.len());
+    println!("report: {} ({words} words, {} sentences, {} windows, {tokens} tokens)", report.display(), sents.len(), windows.len());
     println!("backend: {backend}; batches of at most {} windows, {} tokens", batch.max_rows, batch.max_tokens);
     if engine.backend_name() != backend {
         println!("warning: the GPU failed during the runs; the figures mix GPU and CPU");

@@ -22,7 +22,7 @@ use ttpmap_train::metrics::{evaluate, predicted, Counts, Evaluation};
 use crate::engine::read_vectors;
 
 use super::model::{Engine, ModelArgs};
-use crate::matrix_source::{Builtin, MatrixSource, DEFAULT_MATRICES_DIR};
+use crate::matrix_source::{Builtin, Matrices, MatrixSource};
 
 /// Evaluate the model on TRAM-format annotated reports.
 #[derive(Debug, clap::Args)]
@@ -45,10 +45,11 @@ pub struct Args {
     json: bool,
     #[command(flatten)]
     model: ModelArgs,
-    #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
-    matrices: PathBuf,
+    /// Folder holding the compact matrices (default: the ones built into ttpmap).
+    #[arg(long, value_name = "DIR")]
+    matrices: Option<PathBuf>,
     /// Evaluate the similarity mapping with these Enterprise technique vectors (from
-    /// `ttpmap vectors ../shared/data/attack/enterprise-attack-18.1.json --out DIR`).
+    /// `ttpmap vectors data/attack/enterprise-attack-18.1.json --out DIR` in the repository).
     #[arg(long, value_name = "FILE")]
     similarity: Option<PathBuf>,
     /// With --similarity: how prototype cosines are pooled.
@@ -87,7 +88,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         bail!("--calibrate calibrates the similarity mapping: give --similarity FILE too");
     }
     let mut engine = Engine::load(&args.model)?;
-    let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&args.matrices)?;
+    let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&Matrices::new(args.matrices.clone()))?;
     let manifest = serde_json::to_value(&engine.classifier.manifest)?;
     let remap: BTreeMap<String, String> = serde_json::from_value(manifest["training"]["remap"].clone()).unwrap_or_default();
     let annoctr = is_annoctr_dir(&args.reports)?;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ttpmap_attack::{parse_layers, Layer, Matrix};
 
-use crate::matrix_source::{MatrixSource, DEFAULT_MATRICES_DIR};
+use crate::matrix_source::{Matrices, MatrixSource};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -30,9 +30,9 @@ pub struct UpgradeArgs {
     /// matrix path of the release in use.
     #[arg(long)]
     matrix: MatrixSource,
-    /// Folder holding the compact matrices.
-    #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
-    matrices_dir: PathBuf,
+    /// Folder holding the compact matrices (default: the ones built into ttpmap).
+    #[arg(long, value_name = "DIR")]
+    matrices_dir: Option<PathBuf>,
     /// Write the upgraded layer(s) here instead of printing them.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -46,9 +46,9 @@ pub struct ValidateArgs {
     /// enterprise, atrm, tmfk, or a compact matrix / STIX bundle path.
     #[arg(long)]
     matrix: Option<MatrixSource>,
-    /// Folder holding the compact matrices.
-    #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
-    matrices_dir: PathBuf,
+    /// Folder holding the compact matrices (default: the ones built into ttpmap).
+    #[arg(long, value_name = "DIR")]
+    matrices_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,9 +58,9 @@ pub struct SummaryArgs {
     /// Matrix to take technique names from: enterprise, atrm, tmfk, or a path.
     #[arg(long)]
     matrix: Option<MatrixSource>,
-    /// Folder holding the compact matrices.
-    #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
-    matrices_dir: PathBuf,
+    /// Folder holding the compact matrices (default: the ones built into ttpmap).
+    #[arg(long, value_name = "DIR")]
+    matrices_dir: Option<PathBuf>,
 }
 
 pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
@@ -75,7 +75,7 @@ fn upgrade(args: &UpgradeArgs) -> anyhow::Result<ExitCode> {
     let mut layers = read_layers(&args.file)?;
     let matrix = args
         .matrix
-        .load(&args.matrices_dir)
+        .load(&Matrices::new(args.matrices_dir.clone()))
         .with_context(|| format!("loading matrix {}", args.matrix))?;
     let count = layers.len();
     for (i, layer) in layers.iter_mut().enumerate() {
@@ -112,15 +112,16 @@ fn read_layers(path: &Path) -> anyhow::Result<Vec<Layer>> {
     parse_layers(&text).with_context(|| format!("reading {}", path.display()))
 }
 
-fn load_matrix(source: Option<&MatrixSource>, dir: &Path) -> anyhow::Result<Option<Matrix>> {
+fn load_matrix(source: Option<&MatrixSource>, dir: Option<&Path>) -> anyhow::Result<Option<Matrix>> {
+    let matrices = Matrices::new(dir.map(Path::to_path_buf));
     source
-        .map(|s| s.load(dir).with_context(|| format!("loading matrix {s}")))
+        .map(|s| s.load(&matrices).with_context(|| format!("loading matrix {s}")))
         .transpose()
 }
 
 fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let layers = read_layers(&args.file)?;
-    let matrix = load_matrix(args.matrix.as_ref(), &args.matrices_dir)?;
+    let matrix = load_matrix(args.matrix.as_ref(), args.matrices_dir.as_deref())?;
     let against = matrix
         .as_ref()
         .map(|m| format!(" against {}", m.name))
@@ -151,7 +152,7 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
 
 fn summary(args: &SummaryArgs) -> anyhow::Result<ExitCode> {
     let layers = read_layers(&args.file)?;
-    let matrix = load_matrix(args.matrix.as_ref(), &args.matrices_dir)?;
+    let matrix = load_matrix(args.matrix.as_ref(), args.matrices_dir.as_deref())?;
     for (i, layer) in layers.iter().enumerate() {
         print_summary(&layer_label(i, layers.len(), layer), layer, matrix.as_ref());
     }

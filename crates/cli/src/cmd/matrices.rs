@@ -1,5 +1,6 @@
-//! `ttpmap matrices`: turns the STIX bundles in ../shared/data/attack into the compact
-//! matrix files the app and the CLI read (public/matrices/*.json), with their licences.
+//! `ttpmap matrices`: turns the STIX bundles in the repository's data/attack into the
+//! compact matrix files the app and the CLI read (public/matrices/*.json), with their
+//! licences. Both folders default to the checkout the binary was built from.
 //! `--enterprise FILE` builds enterprise.json from any Enterprise ATT&CK release instead
 //! (its tactics, their order and names, its version and its revocations come from the
 //! bundle); without it the newest `enterprise-attack-<version>.json` of `--data` is used.
@@ -12,17 +13,20 @@ use anyhow::{bail, Context};
 use sha2::{Digest, Sha256};
 use ttpmap_attack::{load_bundle_with, LoadOptions, Matrix, Provenance};
 
-use crate::matrix_source::{version_from_file_name, DEFAULT_MATRICES_DIR};
+use crate::matrix_source::{version_from_file_name, MATRICES_DIR};
+use crate::shipped;
 
 /// Build the compact matrix files from the STIX bundles.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder with the STIX bundles and their licence files.
-    #[arg(long, default_value = "../shared/data/attack")]
-    data: PathBuf,
-    /// Folder to write enterprise.json, atrm.json, tmfk.json and the licences to.
-    #[arg(long, default_value = DEFAULT_MATRICES_DIR)]
-    out: PathBuf,
+    /// Folder with the STIX bundles and their licence files (default: data/attack in the
+    /// ttpmap checkout this binary was built from).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Folder to write enterprise.json, atrm.json, tmfk.json and the licences to (default:
+    /// public/matrices in the ttpmap checkout this binary was built from).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// An Enterprise ATT&CK bundle (any release) to build enterprise.json from, instead of
     /// the newest enterprise-attack-<version>.json in --data.
     #[arg(long, value_name = "FILE")]
@@ -77,23 +81,24 @@ struct Built {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    let data = shipped::or_in_checkout(args.data.as_deref(), "data/attack", "--data")?;
+    let out = shipped::output_in_checkout(args.out.as_deref(), MATRICES_DIR, "--out")?;
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut built = Vec::new();
     for source in &SOURCES {
         let file = match (&args.enterprise, source.id) {
             (Some(path), "enterprise") => path.clone(),
-            _ => source_path(source, &args.data)?,
+            _ => source_path(source, &data)?,
         };
-        built.push(build_one(source, &file, &args.out)?);
-        let from = args.data.join(source.licence_file);
-        let to = args.out.join(source.licence_file);
+        built.push(build_one(source, &file, &out)?);
+        let from = data.join(source.licence_file);
+        let to = out.join(source.licence_file);
         // Read and write rather than fs::copy, which would carry the source's read-only mode
         // over and make the next run fail to overwrite.
         let text = std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
         std::fs::write(&to, text).with_context(|| format!("writing {}", to.display()))?;
     }
-    let licences = args.out.join("LICENSES.md");
+    let licences = out.join("LICENSES.md");
     std::fs::write(&licences, licences_md(&built))
         .with_context(|| format!("writing {}", licences.display()))?;
 
@@ -196,7 +201,7 @@ fn licences_md(built: &[Built]) -> String {
     let mut s = String::from(
         "# Licences of the matrix files\n\n\
          These files are derived by `ttpmap matrices` from public STIX data \
-         (../shared/data/attack); each one names its source file, the source's sha256, \
+         (data/attack in the repository); each one names its source file, the source's sha256, \
          publisher and licence under `provenance`. The licence texts are copied here.\n\n\
          | file | derived from | publisher | licence |\n| --- | --- | --- | --- |\n",
     );

