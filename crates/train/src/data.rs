@@ -136,6 +136,7 @@ pub struct Corpus {
     pub tram_vocabulary: BTreeSet<String>,
     /// Technique IDs revoked since TRAM or AnnoCTR was annotated, mapped to their replacement.
     pub remap: BTreeMap<String, String>,
+    pub conventions: Conventions,
 }
 
 /// A small deterministic PRNG (splitmix64), so that splits and shuffles are reproducible.
@@ -293,7 +294,7 @@ fn label_sentences<'a>(sentences: &[(usize, usize)], spans: impl IntoIterator<It
     for (s, e, id) in spans {
         let first = sentences.partition_point(|&(_, se)| se <= s);
         for (i, &(ss, _)) in sentences.iter().enumerate().skip(first) {
-            if ss >= e.max(s + 1) {
+            if ss >= e {
                 break;
             }
             gold[i].insert(id.to_string());
@@ -408,6 +409,20 @@ pub fn read_tram_dir(dir: &Path, matrix: &Matrix, remap: &BTreeMap<String, Strin
         .collect()
 }
 
+/// What the corpus takes from each annotation convention. The default is the shipped
+/// model's recipe (TRAM's list labels, every unannotated sentence a negative for every label);
+/// each switch is one of issue 16's changes, so that each can be measured on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Conventions {
+    /// Train on AnnoCTR's `train/` reports and calibrate on its held-out part too.
+    pub annoctr: bool,
+    /// TRAM's `[OTHER]` comment technique IDs as training labels (and in its calibration gold).
+    pub tram_other_labels: bool,
+    /// TRAM's sentences and negative fragments are negatives only for TRAM's annotation
+    /// vocabulary ([`Negatives::TramVocabulary`]).
+    pub tram_partial_negatives: bool,
+}
+
 /// Options for building the corpus.
 #[derive(Debug, Clone)]
 pub struct CorpusOptions {
@@ -416,11 +431,12 @@ pub struct CorpusOptions {
     pub limit: Option<usize>,
     /// Sentences of a technique's description used as examples.
     pub description_sentences: usize,
+    pub conventions: Conventions,
 }
 
 impl Default for CorpusOptions {
     fn default() -> Self {
-        Self { seed: 42, limit: None, description_sentences: 3 }
+        Self { seed: 42, limit: None, description_sentences: 3, conventions: Conventions::default() }
     }
 }
 
@@ -468,15 +484,22 @@ pub fn load_corpus(data: &Path, opts: &CorpusOptions) -> Result<Corpus> {
     let mut split = split_reports(&names, opts.seed);
     let (train, calibration, validation) = take_split(reports, &split.train, &split.calibration);
     let tram_vocabulary: BTreeSet<String> = train.iter().chain(&calibration).flat_map(|r| r.gold.iter().cloned()).collect();
+    let conv = opts.conventions;
+    // TRAM's annotators chose from their list: with partial negatives, a sentence is a
+    // negative only for it.
+    let tram_negatives = if conv.tram_partial_negatives { Negatives::TramVocabulary } else { Negatives::All };
     for r in &train {
-        // TRAM's annotators chose from their list: a sentence is a negative only for it.
-        push_report_sentences(&mut examples, r, &index, Source::TramAnnotated, Source::TramUnannotated, Negatives::TramVocabulary);
+        let other = if conv.tram_other_labels { BTreeSet::new() } else { r.other.clone() };
+        push_report_sentences(&mut examples, r, &index, &other, Source::TramAnnotated, Source::TramUnannotated, tram_negatives);
     }
 
     // AnnoCTR: train/ split by report into training and calibration; dev/ is validation.
     let annoctr_dir = data.join("annoctr");
-    let annoctr = read_annoctr_dir(&annoctr_dir.join("train"), &matrix, &extras.remap)?;
-    let annoctr_validation = read_annoctr_dir(&annoctr_dir.join("dev"), &matrix, &extras.remap)?;
+    let (annoctr, annoctr_validation) = if conv.annoctr {
+        (read_annoctr_dir(&annoctr_dir.join("train"), &matrix, &extras.remap)?, read_annoctr_dir(&annoctr_dir.join("dev"), &matrix, &extras.remap)?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let mut names: Vec<String> = annoctr.iter().map(|r| r.name.clone()).collect();
     names.sort();
     Rng::new(opts.seed ^ 0xA220C7).shuffle(&mut names);
@@ -486,7 +509,7 @@ pub fn load_corpus(data: &Path, opts: &CorpusOptions) -> Result<Corpus> {
     let (annoctr_train, annoctr_calibration, _) = take_split(annoctr, &split.annoctr_train, &split.annoctr_calibration);
     for r in &annoctr_train {
         // AnnoCTR's annotator linked every technique mention: a negative for every label.
-        push_report_sentences(&mut examples, r, &index, Source::AnnoctrAnnotated, Source::AnnoctrUnannotated, Negatives::All);
+        push_report_sentences(&mut examples, r, &index, &BTreeSet::new(), Source::AnnoctrAnnotated, Source::AnnoctrUnannotated, Negatives::All);
     }
 
     let neg_path = data.join("tram/negative_data.json");
@@ -503,7 +526,7 @@ pub fn load_corpus(data: &Path, opts: &CorpusOptions) -> Result<Corpus> {
         let n = n.trim().to_string();
         // Never train on a fragment that also appears in a held-out report.
         if !n.is_empty() && !held_out.contains(&n) {
-            examples.push(Example { text: n, labels: Vec::new(), source: Source::TramNegative, negatives: Negatives::TramVocabulary });
+            examples.push(Example { text: n, labels: Vec::new(), source: Source::TramNegative, negatives: tram_negatives });
         }
     }
 
@@ -512,7 +535,7 @@ pub fn load_corpus(data: &Path, opts: &CorpusOptions) -> Result<Corpus> {
     if let Some(limit) = opts.limit {
         examples.truncate(limit);
     }
-    Ok(Corpus { matrix, labels, examples, split, calibration, validation, annoctr_calibration, annoctr_validation, tram_vocabulary, remap: extras.remap })
+    Ok(Corpus { matrix, labels, examples, split, calibration, validation, annoctr_calibration, annoctr_validation, tram_vocabulary, remap: extras.remap, conventions: conv })
 }
 
 /// Splits `reports` into (training, calibration, the rest) by name.
@@ -530,10 +553,19 @@ fn take_split(reports: Vec<Report>, train: &[String], calibration: &[String]) ->
     (t, c, rest)
 }
 
-/// Each sentence of a training report as an example labelled with its gold techniques.
-fn push_report_sentences(examples: &mut Vec<Example>, r: &Report, index: &HashMap<&str, u32>, annotated: Source, unannotated: Source, negatives: Negatives) {
+/// Each sentence of a training report as an example labelled with its gold techniques, but
+/// for those in `leave_out`.
+fn push_report_sentences(
+    examples: &mut Vec<Example>,
+    r: &Report,
+    index: &HashMap<&str, u32>,
+    leave_out: &BTreeSet<String>,
+    annotated: Source,
+    unannotated: Source,
+    negatives: Negatives,
+) {
     for (i, &(s, e)) in r.sentences.iter().enumerate() {
-        let labels: Vec<u32> = r.sentence_gold[i].iter().filter_map(|id| index.get(id.as_str()).copied()).collect();
+        let labels: Vec<u32> = r.sentence_gold[i].iter().filter(|id| !leave_out.contains(*id)).filter_map(|id| index.get(id.as_str()).copied()).collect();
         let source = if labels.is_empty() { unannotated } else { annotated };
         examples.push(Example { text: r.text[s..e].to_string(), labels, source, negatives });
     }

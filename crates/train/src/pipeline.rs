@@ -36,6 +36,19 @@ pub struct RunOptions {
 /// Sentences of validation reports whose f32 probabilities are kept as the parity reference.
 pub const PARITY_SENTENCES: usize = 120;
 
+/// The training sources with their licences, for the manifest.
+fn sources(annoctr: bool) -> serde_json::Value {
+    let mut v = json!({
+        "attack": "MITRE ATT&CK Enterprise v18.1 STIX bundle (procedure examples and technique descriptions); ATT&CK Terms of Use",
+        "tram": "MITRE CTID TRAM annotated reports, negative_data.json; Apache-2.0",
+        "base_model": "all-MiniLM-L6-v2, Apache-2.0",
+    });
+    if annoctr {
+        v["annoctr"] = json!("AnnoCTR (Bosch Research, LREC-COLING 2024) train and dev reports with technique mention links; CC BY-SA 4.0");
+    }
+    v
+}
+
 /// Reads the base encoder's weights.
 pub fn load_base(dir: &std::path::Path) -> Result<(HashMap<String, Tensor>, Vec<u8>)> {
     let st = dir.join("model.safetensors");
@@ -48,7 +61,7 @@ pub fn load_base(dir: &std::path::Path) -> Result<(HashMap<String, Tensor>, Vec<
 /// Trains, exports and checks the model; returns the manifest written.
 pub fn run(opts: &RunOptions, log: &mut dyn FnMut(&str)) -> Result<Manifest> {
     let started = Instant::now();
-    let corpus = load_corpus(&opts.data_dir, &CorpusOptions { seed: opts.train.seed, limit: opts.limit, ..Default::default() })?;
+    let corpus = load_corpus(&opts.data_dir, &CorpusOptions { seed: opts.train.seed, limit: opts.limit, conventions: opts.train.conventions, ..Default::default() })?;
     let counts = source_counts(&corpus.examples);
     log(&format!(
         "{} labels, {} examples {:?}; TRAM reports: {} train, {} calibration, {} validation; AnnoCTR reports: {} train, {} calibration, {} validation; TRAM vocabulary: {} techniques",
@@ -92,12 +105,7 @@ pub fn run(opts: &RunOptions, log: &mut dyn FnMut(&str)) -> Result<Manifest> {
             "cache_seconds": trained.cache_seconds,
         }),
         metrics: json!({}),
-        sources: json!({
-            "attack": "MITRE ATT&CK Enterprise v18.1 STIX bundle (procedure examples and technique descriptions); ATT&CK Terms of Use",
-            "tram": "MITRE CTID TRAM annotated reports, negative_data.json; Apache-2.0",
-            "annoctr": "AnnoCTR (Bosch Research, LREC-COLING 2024) train and dev reports with technique mention links; CC BY-SA 4.0",
-            "base_model": "all-MiniLM-L6-v2, Apache-2.0",
-        }),
+        sources: sources(opts.train.conventions.annoctr),
     };
 
     let gguf = gguf_bytes(&bert, &trained.tensors)?;

@@ -23,7 +23,7 @@ use ttpmap_mapper::model::{HEAD_BIAS, HEAD_WEIGHT};
 use ttpmap_mapper::tokenize::{length_batches, Window, WindowConfig, WordPiece};
 use ttpmap_mapper::{AggregateConfig, Aggregation};
 
-use crate::data::{Corpus, Example, Negatives, Report, Rng, Source};
+use crate::data::{Conventions, Corpus, Example, Negatives, Report, Rng, Source};
 use crate::metrics::{evaluate, predicted, Counts, Evaluation, Level};
 
 /// Training settings (recorded in the manifest).
@@ -51,6 +51,9 @@ pub struct TrainConfig {
     /// epoch and calibrating the threshold (the manifest records it for the mapping); `None`
     /// chooses the rule on the calibration reports, with the epoch and the threshold.
     pub aggregation: Option<Aggregation>,
+    /// What the corpus takes from each annotation convention (AnnoCTR, TRAM's `[OTHER]`
+    /// labels, TRAM's partial-label negatives); the default is the shipped model's recipe.
+    pub conventions: Conventions,
 }
 
 impl Default for TrainConfig {
@@ -64,12 +67,13 @@ impl Default for TrainConfig {
             max_tokens: 128,
             tram_weight: 4.0,
             annoctr_weight: 4.0,
-            // Of about 34,000 (TRAM's unannotated sentences and negative fragments, AnnoCTR's
-            // unannotated sentences), drawn afresh each epoch: the epoch stays the size it had
-            // before AnnoCTR was added, which keeps scripts/train.sh well under two hours.
-            negatives_per_epoch: 28_000,
+            // More than there are (27,968 without AnnoCTR): every negative in every epoch.
+            // With AnnoCTR (about 31,600), run E drew 28,000 afresh each epoch, which keeps
+            // the epoch the size it had before.
+            negatives_per_epoch: 40_000,
             seed: 42,
-            aggregation: None,
+            aggregation: Some(Aggregation::MeanOfBestTwo),
+            conventions: Conventions::default(),
         }
     }
 }
@@ -83,9 +87,9 @@ pub struct EpochLog {
     pub calibration_f1: f64,
     pub calibration_threshold: f32,
     pub calibration_aggregation: Aggregation,
-    /// TRAM calibration micro-F1 (exact IDs, `[OTHER]` labels included) there.
+    /// TRAM calibration micro-F1 (exact IDs; `[OTHER]` labels included where trained on) there.
     pub calibration_tram_f1: f64,
-    /// AnnoCTR calibration micro-F1 (parent level) there.
+    /// AnnoCTR calibration micro-F1 (parent level) there; 0 without AnnoCTR.
     pub calibration_annoctr_f1: f64,
     pub seconds: f64,
 }
@@ -103,7 +107,7 @@ pub struct Trained {
     pub validation: Evaluation,
     /// TRAM validation reports with the `[OTHER]` labels added to their gold.
     pub validation_with_other: Evaluation,
-    /// TRAM calibration reports (`[OTHER]` labels included, as calibrated).
+    /// TRAM calibration reports (`[OTHER]` labels included where they were trained on).
     pub calibration: Evaluation,
     /// AnnoCTR validation reports (its `dev/`).
     pub annoctr_validation: Evaluation,
@@ -112,9 +116,10 @@ pub struct Trained {
     pub cache_seconds: f64,
 }
 
-/// The calibration sets: TRAM's (scored on exact IDs, `[OTHER]` labels included) and
-/// AnnoCTR's (scored at the parent level, the convention's own granularity). The objective
-/// is the mean of the two micro-F1s, so neither convention swamps the other.
+/// The calibration sets: TRAM's (scored on exact IDs, `[OTHER]` labels included where they
+/// are trained on) and AnnoCTR's (scored at the parent level, the convention's own
+/// granularity; empty unless AnnoCTR is trained on). The objective is the mean of the
+/// micro-F1s of the sets that have reports, so neither convention swamps the other.
 struct Calibration<'a> {
     sets: Vec<(&'a [Report], Level, bool)>,
 }
@@ -337,7 +342,8 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
     let total_steps = (steps_per_epoch * cfg.epochs).max(1);
     let warmup = (total_steps / 20).max(1);
     let label_ids: Vec<String> = corpus.labels.iter().map(|l| l.id.clone()).collect();
-    let calibration = Calibration { sets: vec![(&corpus.calibration, Level::Exact, true), (&corpus.annoctr_calibration, Level::Parent, false)] };
+    let with_other = corpus.conventions.tram_other_labels;
+    let calibration = Calibration { sets: vec![(&corpus.calibration, Level::Exact, with_other), (&corpus.annoctr_calibration, Level::Parent, false)] };
     let rules: Vec<Aggregation> = match cfg.aggregation {
         Some(rule) => vec![rule],
         None => vec![Aggregation::BestSentence, Aggregation::MeanOfBestTwo],
@@ -414,7 +420,7 @@ pub fn train(corpus: &Corpus, base: &HashMap<String, Tensor>, bert: &BertConfig,
         let pairs: Vec<_> = reports.iter().zip(&scores).map(|(r, s)| (if with_other { r.gold_with_other() } else { r.gold.clone() }, predicted(s, &label_ids, threshold))).collect();
         Ok(evaluate(&pairs, &corpus.matrix, threshold, vocabulary))
     };
-    let calibration = eval_on(&tram_cal, &corpus.calibration, true, Some(vocabulary))?;
+    let calibration = eval_on(&tram_cal, &corpus.calibration, with_other, Some(vocabulary))?;
     let validation = eval_on(&tram_val, &corpus.validation, false, Some(vocabulary))?;
     let validation_with_other = eval_on(&tram_val, &corpus.validation, true, None)?;
     let annoctr_calibration = eval_on(&annoctr_cal, &corpus.annoctr_calibration, false, None)?;

@@ -10,6 +10,7 @@ use anyhow::Result;
 
 use crate::shipped;
 use ttpmap_train::pipeline::{run as run_pipeline, RunOptions};
+use ttpmap_train::data::Conventions;
 use ttpmap_train::train::TrainConfig;
 
 /// Fine-tune the classifier on a CPU and export it (see scripts/train.sh, which also fetches
@@ -61,8 +62,17 @@ pub struct Args {
     /// How a report's sentence probabilities become a technique's score (recorded in the
     /// manifest for mapping); `auto` chooses it on the calibration reports with the epoch and
     /// the threshold.
-    #[arg(long, value_parser = ["auto", "best_sentence", "mean_of_best_two"], default_value = "auto")]
+    #[arg(long, value_parser = ["auto", "best_sentence", "mean_of_best_two"], default_value = "mean_of_best_two")]
     aggregation: String,
+    /// Also train on AnnoCTR's train/ reports and calibrate on its held-out part.
+    #[arg(long)]
+    annoctr: bool,
+    /// Train on the techniques TRAM's annotators named in [OTHER] comments too.
+    #[arg(long)]
+    tram_other_labels: bool,
+    /// Make TRAM's sentences negatives only for TRAM's annotation vocabulary.
+    #[arg(long)]
+    tram_partial_negatives: bool,
     /// Use only this many training examples (a smoke run, not the shipped model).
     #[arg(long)]
     limit: Option<usize>,
@@ -84,6 +94,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             "auto" => None,
             rule => Some(serde_json::from_value(serde_json::Value::String(rule.to_string()))?),
         },
+        conventions: Conventions { annoctr: args.annoctr, tram_other_labels: args.tram_other_labels, tram_partial_negatives: args.tram_partial_negatives },
     };
     let opts = RunOptions {
         data_dir: shipped::or_in_checkout(args.data.as_deref(), "data", "--data")?,
