@@ -17,6 +17,9 @@ and the bad documents of bad/: encrypted.pdf (user password; needs pypdf), image
 not-a-docx.docx (a ZIP without word/document.xml).
 
 Usage: python3 scripts/make-test-docs.py [N]   (default 10; Chromium at /usr/bin/chromium)
+       python3 scripts/make-test-docs.py --long OUT.pdf [REPORTS]
+           one long PDF of the first REPORTS validation reports (default 8) laid out alike,
+           for the parse-time benchmark in docs/benchmarks.md (not a fixture)
 Deterministic apart from Chromium's and pypdf's own metadata (dates, IDs).
 """
 
@@ -311,10 +314,18 @@ def encrypted_pdf(src, path):
 
 
 def main():
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     manifest = json.load(open(os.path.join(ROOT, "public", "model", "manifest.json")))
     names = manifest["training"]["split"]["validation"]
     signals = {n: json.load(open(os.path.join(REPORTS, n + ".mjson")))["signal"] for n in names}
+    if len(sys.argv) > 2 and sys.argv[1] == "--long":
+        blocks, rows = [], []
+        for n in names[: int(sys.argv[3]) if len(sys.argv) > 3 else 8]:
+            title, body = report_lines(signals[n])
+            blocks += [("heading", title)] + classify(body)
+            rows += indicators(signals[n])
+        print_pdf(make_html("Collected threat reports", blocks, rows), sys.argv[2])
+        return
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     chosen = sorted(names, key=lambda n: (len(signals[n]), n))[:count]
     os.makedirs(os.path.join(OUT, "reports"), exist_ok=True)
     os.makedirs(os.path.join(OUT, "bad"), exist_ok=True)
