@@ -38,7 +38,8 @@ fn main() {
         let r = if lopdf_only {
             lopdf_text(&bytes, &mut pages)
         } else {
-            extract_with_progress(&bytes, kind, &mut |_, total| pages = total).map_err(|e| e.to_string())
+            extract_with_progress(&bytes, kind, &mut |_, total| pages = total)
+                .map_err(|e| e.to_string())
         };
         best = best.min(t.elapsed().as_secs_f64());
         result = Some(r);

@@ -61,13 +61,17 @@ impl DocumentKind {
         }
     }
 
-    /// The kind the bytes are, from their first bytes: `%PDF-` within the first KiB (the
-    /// format allows a little junk before it), or a ZIP archive that names a
+    /// The kind the bytes are, from their first bytes: `%PDF-` at the start, or within the
+    /// first KiB after whitespace or binary junk (which readers tolerate; a text that
+    /// merely quotes `%PDF-` is no PDF), or a ZIP archive that names a
     /// `word/document.xml` part (its central directory is at the end).
     pub fn sniff(bytes: &[u8]) -> Option<DocumentKind> {
         let head = &bytes[..bytes.len().min(1024)];
-        if head.windows(5).any(|w| w == b"%PDF-") {
-            return Some(DocumentKind::Pdf);
+        if let Some(at) = head.windows(5).position(|w| w == b"%PDF-") {
+            let before = &head[..at];
+            if before.iter().all(u8::is_ascii_whitespace) || before.iter().any(|&b| b < 0x09) {
+                return Some(DocumentKind::Pdf);
+            }
         }
         if bytes.starts_with(b"PK\x03\x04") {
             let tail = &bytes[bytes.len().saturating_sub(64 * 1024)..];

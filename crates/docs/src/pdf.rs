@@ -21,6 +21,11 @@ use crate::{push_clean, DocError, DocumentKind, MAX_PAGES, MAX_STREAM_BYTES, MAX
 /// How deep form XObjects drawn by form XObjects are followed.
 const MAX_FORM_DEPTH: usize = 6;
 
+/// How many content operations one page may cost, form XObjects drawn many times over
+/// included (a form drawn a thousand times by a form drawn a thousand times...): past it
+/// the page's remaining content is skipped, so time stays bounded.
+const MAX_OPERATIONS_PER_PAGE: u64 = 4_000_000;
+
 /// How many `Parent` links are followed to find a page's inherited attributes.
 const MAX_PARENT_DEPTH: usize = 32;
 
@@ -134,6 +139,7 @@ fn read_page(doc: &Document, id: ObjectId) -> Result<Page, DocError> {
         doc,
         runs: Vec::new(),
         fonts: HashMap::new(),
+        budget: MAX_OPERATIONS_PER_PAGE,
     };
     // Page space with the media box's origin at (0, 0).
     let origin = Matrix::translate(-x0, -y0);
@@ -507,6 +513,8 @@ struct Reader<'a> {
     runs: Vec<Run>,
     /// Fonts by object id (or, for direct dictionaries, by resource name and depth).
     fonts: HashMap<FontKey, Font<'a>>,
+    /// Operations left for this page (see [`MAX_OPERATIONS_PER_PAGE`]).
+    budget: u64,
 }
 
 #[derive(Hash, PartialEq, Eq)]
@@ -523,6 +531,11 @@ impl<'a> Reader<'a> {
         base: Matrix,
         depth: usize,
     ) {
+        // Decoding costs about one operation per 16 bytes.
+        self.budget = self.budget.saturating_sub(data.len() as u64 / 16);
+        if self.budget == 0 {
+            return;
+        }
         // A stream that does not parse as content is skipped, not fatal.
         let Ok(content) = Content::decode(data) else {
             return;
@@ -541,6 +554,10 @@ impl<'a> Reader<'a> {
         let mut tm = Matrix::IDENTITY;
         let mut tlm = Matrix::IDENTITY;
         for op in &content.operations {
+            if self.budget == 0 {
+                return;
+            }
+            self.budget -= 1;
             let o = &op.operands;
             match op.operator.as_str() {
                 "q" => {

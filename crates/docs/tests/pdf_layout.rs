@@ -218,3 +218,73 @@ fn a_pdf_cut_short_is_refused_as_truncated() {
     assert!(matches!(err, DocError::CorruptPdf(_)), "{err:?}");
     assert!(err.to_string().contains("truncated"));
 }
+
+#[test]
+fn a_text_that_quotes_the_pdf_magic_is_no_pdf() {
+    assert_eq!(
+        DocumentKind::sniff(b"The dropper writes %PDF-1.7 headers into its decoys."),
+        None
+    );
+    assert_eq!(
+        DocumentKind::sniff(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"),
+        Some(DocumentKind::Pdf)
+    );
+    assert_eq!(
+        DocumentKind::sniff(b"\0\x01junk%PDF-1.4\n"),
+        Some(DocumentKind::Pdf)
+    );
+}
+
+/// Form XObjects that each draw the next one a thousand times, five deep: 10^15 draws if
+/// followed blindly. The page's operation budget stops it; the text drawn before stays.
+#[test]
+fn nested_forms_drawn_over_and_over_stay_bounded() {
+    let depth = 5;
+    let mut objects: Vec<String> = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> /XObject << /X0 6 0 R >> >> /Contents 5 0 R >>".into(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+    ];
+    let page = "BT /F1 10 Tf 72 700 Td (Before the forms.) Tj ET /X0 Do";
+    objects.push(format!(
+        "<< /Length {} >>\nstream\n{page}\nendstream",
+        page.len()
+    ));
+    for k in 0..depth {
+        let body = if k + 1 < depth {
+            "/X Do ".repeat(1000)
+        } else {
+            "BT /F1 10 Tf 72 600 Td (deep) Tj ET".into()
+        };
+        let next = if k + 1 < depth {
+            format!("/XObject << /X {} 0 R >>", 7 + k)
+        } else {
+            String::new()
+        };
+        objects.push(format!(
+            "<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> {next} >> /Length {} >>\nstream\n{body}\nendstream",
+            body.len()
+        ));
+    }
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    let text = extract(&out, DocumentKind::Pdf).unwrap();
+    assert!(text.starts_with("Before the forms."), "{text}");
+}
