@@ -18,7 +18,7 @@ pub const DEFAULT_REPORT: &str = "tests/fixtures/report-5000w.txt";
 /// Measure model load time, mapping time, sentences per second and peak memory.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The report to map.
+    /// The report to map (.txt, .md, .html, .pdf or .docx).
     #[arg(long, default_value = DEFAULT_REPORT)]
     report: PathBuf,
     /// Timed runs after one warm-up run; the best and the median are reported.

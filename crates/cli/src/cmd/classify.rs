@@ -1,4 +1,5 @@
-//! `ttpmap classify FILE...`: map reports to ATT&CK techniques and print or write the result
+//! `ttpmap classify FILE...`: map reports (text, Markdown, HTML, PDF, Word) to ATT&CK
+//! techniques and print or write the result
 //! as a Navigator layer, as JSON, or as a table. `--matrix` picks the matrix: Enterprise
 //! (the trained classifier), ATRM, TMFK, or a STIX bundle / compact matrix file (the
 //! similarity mapping; see `ttpmap_mapper::similarity`).
@@ -29,10 +30,11 @@ pub enum Format {
     Table,
 }
 
-/// Map report files (.txt, .md, .html) to ATT&CK techniques.
+/// Map report files (.txt, .md, .html, .pdf, .docx) to ATT&CK techniques.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Report files: plain text, Markdown or HTML (tags are stripped).
+    /// Report files: plain text, Markdown, HTML (tags are stripped), PDF (its text layer,
+    /// in reading order) or Word .docx.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Write DIR/<file stem>.json (or .txt for tables) for each input instead of printing.
