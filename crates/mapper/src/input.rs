@@ -1,10 +1,13 @@
-//! Turning a user's file (plain text, Markdown or HTML bytes) into report text.
+//! Turning a user's file (plain text, Markdown, HTML, PDF or Word bytes) into report text.
 //!
 //! [`extract_text`] refuses what is not a report, with a message an analyst can act on
-//! (images, PDFs, Office files, programs, other binary data, empty input), decodes the
-//! text, and removes markup so that what remains is prose whose paragraph, heading and
-//! list boundaries the segmenter can see: HTML block elements become line breaks, list
-//! items become `- ` bullets, Markdown loses its link targets and emphasis marks.
+//! (images, archives, older Office files, programs, other binary data, empty input),
+//! decodes the text, and removes markup so that what remains is prose whose paragraph,
+//! heading and list boundaries the segmenter can see: HTML block elements become line
+//! breaks, list items become `- ` bullets, Markdown loses its link targets and emphasis
+//! marks. PDF and Word (.docx) documents are read by `ttpmap-docs` (reading order, running
+//! headers and footers removed, paragraphs rejoined; encrypted, scanned, damaged and
+//! oversized documents refused with a [`DocError`]) and normalised like text.
 //!
 //! Decoding: UTF-8 (a BOM is dropped); UTF-16 with a BOM, or without one when every other
 //! byte is NUL (Windows "Unicode" text); invalid UTF-8 is decoded as Windows-1252 when it
@@ -20,6 +23,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use thiserror::Error;
+pub use ttpmap_docs::{DocError, DocumentKind, MAX_DOCUMENT_BYTES};
 
 /// What a user's file holds, from its name or its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +34,10 @@ pub enum InputKind {
     Markdown,
     /// HTML (`.html`, `.htm`): tags removed, blocks turned into line breaks.
     Html,
+    /// A PDF document (`.pdf`): its text layer in reading order.
+    Pdf,
+    /// A Word document (`.docx`): paragraphs, headings, list items and table rows.
+    Docx,
 }
 
 impl InputKind {
@@ -40,7 +48,16 @@ impl InputKind {
             "txt" | "text" | "log" => Some(InputKind::Text),
             "md" | "markdown" | "mdown" | "mkd" => Some(InputKind::Markdown),
             "html" | "htm" | "xhtml" => Some(InputKind::Html),
-            _ => None,
+            _ => DocumentKind::from_extension(&ext).map(InputKind::from),
+        }
+    }
+
+    /// The document format this kind is read with, for PDF and Word documents.
+    pub fn document(self) -> Option<DocumentKind> {
+        match self {
+            InputKind::Pdf => Some(DocumentKind::Pdf),
+            InputKind::Docx => Some(DocumentKind::Docx),
+            InputKind::Text | InputKind::Markdown | InputKind::Html => None,
         }
     }
 
@@ -50,10 +67,14 @@ impl InputKind {
         InputKind::from_extension(ext)
     }
 
-    /// Guesses the kind from the first 4 KiB: HTML if it starts with a tag and has
-    /// document or block tags, Markdown if it has ATX headings or at least two other
-    /// Markdown constructs (links, fences, emphasis, setext underlines), else text.
+    /// Guesses the kind from the bytes: PDF or Word by their magic numbers (see
+    /// [`DocumentKind::sniff`]); else, from the first 4 KiB, HTML if it starts with a tag
+    /// and has document or block tags, Markdown if it has ATX headings or at least two
+    /// other Markdown constructs (links, fences, emphasis, setext underlines), else text.
     pub fn sniff(bytes: &[u8]) -> InputKind {
+        if let Some(doc) = DocumentKind::sniff(bytes) {
+            return doc.into();
+        }
         let head = &bytes[..bytes.len().min(4096)];
         let head = String::from_utf8_lossy(head);
         let head = head.trim_start_matches('\u{feff}').trim_start();
@@ -103,11 +124,24 @@ impl InputKind {
         }
     }
 
-    /// The kind from the file name's extension if it has a known one, else sniffed.
+    /// PDF or Word if the bytes are one (whatever the name says); else the kind from the
+    /// file name's extension if it has a known one, else sniffed.
     pub fn detect(file_name: Option<&str>, bytes: &[u8]) -> InputKind {
+        if let Some(doc) = DocumentKind::sniff(bytes) {
+            return doc.into();
+        }
         file_name
             .and_then(InputKind::from_file_name)
             .unwrap_or_else(|| InputKind::sniff(bytes))
+    }
+}
+
+impl From<DocumentKind> for InputKind {
+    fn from(kind: DocumentKind) -> InputKind {
+        match kind {
+            DocumentKind::Pdf => InputKind::Pdf,
+            DocumentKind::Docx => InputKind::Docx,
+        }
     }
 }
 
@@ -117,6 +151,8 @@ impl fmt::Display for InputKind {
             InputKind::Text => "text",
             InputKind::Markdown => "Markdown",
             InputKind::Html => "HTML",
+            InputKind::Pdf => "PDF",
+            InputKind::Docx => "Word",
         })
     }
 }
@@ -175,17 +211,17 @@ impl FileFormat {
     /// What to tell an analyst who opened a file of this format.
     pub fn message(self) -> &'static str {
         match self {
-            FileFormat::Png => "this looks like a PNG image, not a report: paste text, or open a .txt, .md or .html file",
-            FileFormat::Jpeg => "this looks like a JPEG image, not a report: paste text, or open a .txt, .md or .html file",
-            FileFormat::Gif => "this looks like a GIF image, not a report: paste text, or open a .txt, .md or .html file",
-            FileFormat::Pdf => "this looks like a PDF document, which ttpmap cannot read: copy the report's text from a PDF viewer and paste it, or open a .txt, .md or .html file",
-            FileFormat::ZipOrOffice => "this looks like a ZIP archive or an Office document (.docx, .xlsx, .pptx), which ttpmap cannot read: save it as text (.txt) or a web page (.html), or copy and paste its text",
-            FileFormat::LegacyOffice => "this looks like an older Office document (.doc, .xls, .ppt) or an Outlook message (.msg), which ttpmap cannot read: save it as text (.txt) or a web page (.html), or copy and paste its text",
+            FileFormat::Png => "this looks like a PNG image, not a report: paste text, or open a .txt, .md, .html, .pdf or .docx file",
+            FileFormat::Jpeg => "this looks like a JPEG image, not a report: paste text, or open a .txt, .md, .html, .pdf or .docx file",
+            FileFormat::Gif => "this looks like a GIF image, not a report: paste text, or open a .txt, .md, .html, .pdf or .docx file",
+            FileFormat::Pdf => "this looks like a PDF document, not text: open it as a .pdf file, or copy the report's text from a PDF viewer and paste it",
+            FileFormat::ZipOrOffice => "this looks like a ZIP archive or an Office document (.docx, .xlsx, .pptx), not text: open a Word document as a .docx file; save anything else as text (.txt) or a web page (.html), or copy and paste its text",
+            FileFormat::LegacyOffice => "this looks like an older Office document (.doc, .xls, .ppt), a password-protected Office document, or an Outlook message (.msg), which ttpmap cannot read: save it (unprotected) as .docx, text (.txt) or a web page (.html), or copy and paste its text",
             FileFormat::Rtf => "this looks like an RTF document, which ttpmap cannot read: save it as text (.txt) or a web page (.html), or copy and paste its text",
-            FileFormat::Gzip => "this looks like a compressed (gzip) file: extract it first, then open the .txt, .md or .html file inside",
-            FileFormat::Elf => "this looks like a Linux program (ELF), not a report: paste text, or open a .txt, .md or .html file",
-            FileFormat::WindowsExecutable => "this looks like a Windows program (.exe or .dll), not a report: paste text, or open a .txt, .md or .html file",
-            FileFormat::Binary => "this looks like binary data, not text: paste the report's text, or open a .txt, .md or .html file",
+            FileFormat::Gzip => "this looks like a compressed (gzip) file: extract it first, then open the .txt, .md, .html, .pdf or .docx file inside",
+            FileFormat::Elf => "this looks like a Linux program (ELF), not a report: paste text, or open a .txt, .md, .html, .pdf or .docx file",
+            FileFormat::WindowsExecutable => "this looks like a Windows program (.exe or .dll), not a report: paste text, or open a .txt, .md, .html, .pdf or .docx file",
+            FileFormat::Binary => "this looks like binary data, not text: paste the report's text, or open a .txt, .md, .html, .pdf or .docx file",
         }
     }
 }
@@ -195,7 +231,7 @@ impl FileFormat {
 pub enum InputError {
     /// No bytes, or nothing but whitespace.
     #[error(
-        "the input is empty: paste a report, or open a .txt, .md or .html file that holds one"
+        "the input is empty: paste a report, or open a .txt, .md, .html, .pdf or .docx file that holds one"
     )]
     Empty,
     /// HTML or Markdown whose markup holds no visible text (only scripts, styles, tags).
@@ -204,6 +240,10 @@ pub enum InputError {
     /// Not text: a known binary format, or bytes with NULs or many control characters.
     #[error("{}", .0.message())]
     NotText(FileFormat),
+    /// A PDF or Word document that cannot be read: encrypted, scanned (no text layer),
+    /// damaged or truncated, too large.
+    #[error("{0}")]
+    Document(#[from] DocError),
     /// Invalid UTF-8 that is neither a Windows-1252 text nor a slightly damaged UTF-8 one.
     #[error("this file's text encoding could not be recognised: save it as UTF-8 text (.txt) and open it again, or paste its text")]
     Encoding,
@@ -212,8 +252,26 @@ pub enum InputError {
 /// Extracts report text from a file's bytes. See the module docs for what is refused
 /// and how text is decoded and normalised.
 pub fn extract_text(bytes: &[u8], kind: InputKind) -> Result<String, InputError> {
+    extract_text_with_progress(bytes, kind, &mut |_, _| {})
+}
+
+/// [`extract_text`], calling `progress(done, total)` as a document's pages are read (PDF:
+/// after each page; other kinds: not at all), for progress on large files.
+pub fn extract_text_with_progress(
+    bytes: &[u8],
+    kind: InputKind,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<String, InputError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(InputError::Empty);
+    }
+    if let Some(doc) = kind.document() {
+        let text = normalize(&ttpmap_docs::extract_with_progress(bytes, doc, progress)?);
+        return if text.is_empty() {
+            Err(InputError::NoText(kind))
+        } else {
+            Ok(text)
+        };
     }
     if let Some(format) = FileFormat::from_magic(bytes) {
         return Err(InputError::NotText(format));
@@ -227,7 +285,8 @@ pub fn extract_text(bytes: &[u8], kind: InputKind) -> Result<String, InputError>
         return Err(InputError::Empty);
     }
     let text = match kind {
-        InputKind::Text => normalize(decoded),
+        // (Documents were read above.)
+        InputKind::Text | InputKind::Pdf | InputKind::Docx => normalize(decoded),
         InputKind::Markdown => normalize(&markdown_to_text(&normalize(decoded))),
         InputKind::Html => normalize(&html_to_text(decoded)),
     };

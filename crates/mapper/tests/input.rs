@@ -1,7 +1,7 @@
 //! Tests of turning a user's file into report text: kinds, refusals, decoding, HTML and
 //! Markdown extraction.
 
-use ttpmap_mapper::input::{extract_text, FileFormat, InputError, InputKind};
+use ttpmap_mapper::input::{extract_text, DocError, FileFormat, InputError, InputKind};
 use ttpmap_mapper::segment::sentences;
 
 fn text(bytes: &[u8]) -> String {
@@ -31,8 +31,10 @@ fn kind_from_extension() {
 }
 
 #[test]
-fn unknown_extension_has_no_kind() {
-    assert_eq!(InputKind::from_extension("pdf"), None);
+fn document_extensions_have_kinds_unknown_ones_none() {
+    assert_eq!(InputKind::from_extension("pdf"), Some(InputKind::Pdf));
+    assert_eq!(InputKind::from_extension(".DOCX"), Some(InputKind::Docx));
+    assert_eq!(InputKind::from_extension("doc"), None);
     assert_eq!(InputKind::from_file_name("README"), None);
 }
 
@@ -125,7 +127,7 @@ fn png_is_refused_with_a_clear_message() {
     assert_eq!(err, InputError::NotText(FileFormat::Png));
     assert_eq!(
         err.to_string(),
-        "this looks like a PNG image, not a report: paste text, or open a .txt, .md or .html file"
+        "this looks like a PNG image, not a report: paste text, or open a .txt, .md, .html, .pdf or .docx file"
     );
 }
 
@@ -203,7 +205,7 @@ fn many_control_characters_are_refused_as_binary() {
 fn binary_message_tells_what_to_do() {
     assert!(InputError::NotText(FileFormat::Binary)
         .to_string()
-        .contains("open a .txt, .md or .html file"));
+        .contains("open a .txt, .md, .html, .pdf or .docx file"));
 }
 
 #[test]
@@ -690,4 +692,103 @@ fn markdown_document_segments_as_expected() {
             "Creates a service"
         ]
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// PDF and Word documents (read by ttpmap-docs; its tests cover the layout)
+
+fn document(path: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/tests/fixtures");
+    std::fs::read(dir.join(path)).unwrap()
+}
+
+fn first_report(ext: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/tests/fixtures/reports");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    paths.sort();
+    std::fs::read(&paths[0]).unwrap()
+}
+
+#[test]
+fn documents_are_recognised_by_their_bytes_whatever_their_name() {
+    let pdf = first_report("pdf");
+    let docx = first_report("docx");
+    assert_eq!(InputKind::detect(Some("report.txt"), &pdf), InputKind::Pdf);
+    assert_eq!(InputKind::detect(None, &docx), InputKind::Docx);
+    assert_eq!(InputKind::sniff(&pdf), InputKind::Pdf);
+}
+
+#[test]
+fn pdf_and_docx_become_normalised_report_text() {
+    for ext in ["pdf", "docx"] {
+        let bytes = first_report(ext);
+        let text = extract_text(&bytes, InputKind::detect(None, &bytes)).unwrap();
+        assert!(text.len() > 1000, "{ext}: {} bytes of text", text.len());
+        assert!(!text.contains("\n\n\n") && !text.contains('\u{ad}') && text == text.trim(), "{ext}: not normalised");
+        assert!(text.lines().any(|l| l.contains("hxxp://update-check[.]example[.]com/gate.php")), "{ext}");
+    }
+}
+
+#[test]
+fn a_bad_document_is_a_document_error_with_its_message() {
+    let err = extract_text(&document("bad/encrypted.pdf"), InputKind::Pdf).unwrap_err();
+    assert_eq!(err, InputError::Document(DocError::Encrypted));
+    assert!(err.to_string().contains("password-protected"));
+    let err = extract_text(&document("bad/image-only.pdf"), InputKind::Pdf).unwrap_err();
+    assert!(err.to_string().contains("OCR is out of scope"), "{err}");
+}
+
+#[test]
+fn a_docx_with_no_text_has_no_readable_text() {
+    // A minimal Word document whose only paragraph is empty.
+    let mut zip = Vec::new();
+    {
+        use std::io::Write;
+        let xml = br#"<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p/></w:body></w:document>"#;
+        // A stored (uncompressed) ZIP entry, written by hand.
+        let name = b"word/document.xml";
+        let crc = crc32(xml);
+        let mut local = Vec::new();
+        local.write_all(b"PK\x03\x04\x14\0\0\0\0\0\0\0\0\0").unwrap();
+        local.write_all(&crc.to_le_bytes()).unwrap();
+        local.write_all(&(xml.len() as u32).to_le_bytes()).unwrap();
+        local.write_all(&(xml.len() as u32).to_le_bytes()).unwrap();
+        local.write_all(&(name.len() as u16).to_le_bytes()).unwrap();
+        local.write_all(&0u16.to_le_bytes()).unwrap();
+        local.write_all(name).unwrap();
+        local.write_all(xml).unwrap();
+        let central_at = local.len() as u32;
+        let mut central = Vec::new();
+        central.write_all(b"PK\x01\x02\x14\0\x14\0\0\0\0\0\0\0\0\0").unwrap();
+        central.write_all(&crc.to_le_bytes()).unwrap();
+        central.write_all(&(xml.len() as u32).to_le_bytes()).unwrap();
+        central.write_all(&(xml.len() as u32).to_le_bytes()).unwrap();
+        central.write_all(&(name.len() as u16).to_le_bytes()).unwrap();
+        central.write_all(&[0u8; 12]).unwrap();
+        central.write_all(&0u32.to_le_bytes()).unwrap();
+        central.write_all(name).unwrap();
+        zip.extend(&local);
+        zip.extend(&central);
+        zip.write_all(b"PK\x05\x06\0\0\0\0\x01\0\x01\0").unwrap();
+        zip.write_all(&(central.len() as u32).to_le_bytes()).unwrap();
+        zip.write_all(&central_at.to_le_bytes()).unwrap();
+        zip.write_all(&0u16.to_le_bytes()).unwrap();
+    }
+    assert_eq!(InputKind::detect(Some("empty.docx"), &zip), InputKind::Docx);
+    assert_eq!(extract_text(&zip, InputKind::Docx).unwrap_err(), InputError::NoText(InputKind::Docx));
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
 }

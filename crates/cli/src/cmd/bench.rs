@@ -19,8 +19,8 @@ pub const DEFAULT_REPORT: &str = "tests/fixtures/report-5000w.txt";
 /// Measure model load time, mapping time, sentences per second and peak memory.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The report to map (default: tests/fixtures/report-5000w.txt in the ttpmap checkout
-    /// this binary was built from).
+    /// The report to map (.txt, .md, .html, .pdf or .docx; default:
+    /// tests/fixtures/report-5000w.txt in the ttpmap checkout this binary was built from).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     /// Timed runs after one warm-up run; the best and the median are reported.

@@ -1,6 +1,7 @@
-//! `ttpmap classify FILE...`: map reports to ATT&CK techniques and print or write the result
-//! as a Navigator layer, as JSON, as JSON lines (one mapping per input, or per input line
-//! with `--lines`, streamed as each is done), or as a table. `-` reads standard input.
+//! `ttpmap classify FILE...`: map reports (text, Markdown, HTML, PDF, Word) to ATT&CK
+//! techniques and print or write the result as a Navigator layer, as JSON, as JSON lines
+//! (one mapping per input, or per input line with `--lines`, streamed as each is done), or
+//! as a table. `-` reads standard input.
 //! `--matrix` picks the matrix: Enterprise (the trained classifier), ATRM, TMFK, or a STIX
 //! bundle / compact matrix file (the similarity mapping, see `ttpmap_mapper::similarity`;
 //! or, for another Enterprise ATT&CK release, the classifier carried onto it, see
@@ -45,12 +46,14 @@ pub enum Format {
     Table,
 }
 
-/// Map report files (.txt, .md, .html, or `-` for standard input) to ATT&CK techniques.
+/// Map report files (.txt, .md, .html, .pdf, .docx, or `-` for standard input) to ATT&CK
+/// techniques.
 #[derive(Debug, clap::Args)]
 #[command(after_help = super::EXIT_CODES)]
 pub struct Args {
-    /// Report files: plain text, Markdown or HTML (tags are stripped); `-` reads standard
-    /// input (its kind is recognised from its content).
+    /// Report files: plain text, Markdown, HTML (tags are stripped), PDF (its text layer, in
+    /// reading order) or Word .docx; `-` reads standard input (its kind is recognised from
+    /// its content).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Write DIR/<file stem>.json (or .txt for tables) for each input instead of printing
