@@ -8,11 +8,12 @@
 //! after each, so cancelling answers within a fraction of a second without restarting
 //! the worker and reloading the model.
 //!
-//! The model files come from the browser's Cache API when present and verified there;
-//! otherwise they are downloaded (with progress), verified against the sha256 in the
-//! manifest (built into the worker), and only then cached. A cached file that fails
-//! verification is evicted and downloaded again. Requests go only to the site's own
-//! files, by relative URL; with the model cached there are none.
+//! The model files come from the browser's Cache API (or, where a plain-HTTP host has
+//! none, IndexedDB: [`ModelStore`]) when present and verified there; otherwise they are
+//! downloaded (with progress), verified against the sha256 in the manifest (built into
+//! the worker), and only then kept. A kept file that fails verification is evicted and
+//! downloaded again. Requests go only to the site's own files, by relative URL; with the
+//! model kept there are none.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -44,7 +45,8 @@ const MODEL_DIR: &str = "model/";
 /// and their sha256, so a visit with the model in the cache makes no request at all, and
 /// a new model (a new manifest) comes with a new build of the site.
 const MANIFEST_JSON: &str = include_str!("../public/model/manifest.json");
-/// The Cache API cache that keeps the model files.
+/// The Cache API cache that keeps the model files (the service worker, public/sw.js,
+/// leaves model/ to it and never deletes it).
 const CACHE_NAME: &str = "ttpmap-model";
 /// Least time between two partial mappings sent to the page.
 const PARTIAL_EVERY_MS: f64 = 400.0;
@@ -506,14 +508,14 @@ impl Engine {
     async fn load_model(&self) -> Result<Classifier, String> {
         let manifest = Manifest::from_json(MANIFEST_JSON)
             .map_err(|e| format!("The model's manifest is not valid: {e}"))?;
-        let cache = open_cache(&self.scope).await;
+        let store = ModelStore::open(&self.scope).await;
         let total: u64 = manifest.files.iter().map(|f| f.bytes).sum();
         let mut loaded = 0u64;
         let mut gguf = None;
         let mut tokenizer = None;
         for file in &manifest.files {
             let bytes = self
-                .model_file(&manifest, file, cache.as_ref(), loaded, total)
+                .model_file(&manifest, file, store.as_ref(), loaded, total)
                 .await?;
             loaded += bytes.len() as u64;
             match file.name.as_str() {
@@ -527,9 +529,9 @@ impl Engine {
         };
         self.post(&FromWorker::ModelVerifying);
         yield_now(&self.scope).await;
-        if let Some(cache) = &cache {
+        if let Some(store) = &store {
             let keep: Vec<String> = manifest.files.iter().map(cache_key).collect();
-            evict_others(cache, &keep).await;
+            store.evict_others(&keep).await;
         }
         // Both files were verified against the manifest above (Classifier::load would
         // hash the 24 MB again): build the classifier from the verified bytes.
@@ -557,13 +559,13 @@ impl Engine {
         &self,
         manifest: &Manifest,
         file: &ModelFile,
-        cache: Option<&Cache>,
+        store: Option<&ModelStore>,
         before: u64,
         total: u64,
     ) -> Result<Vec<u8>, String> {
         let key = cache_key(file);
-        if let Some(cache) = cache {
-            if let Some(bytes) = cache_get(cache, &key).await {
+        if let Some(store) = store {
+            if let Some(bytes) = store.get(&key).await {
                 if manifest.verify(&file.name, &bytes).is_ok() {
                     self.post(&FromWorker::ModelProgress {
                         loaded: before + bytes.len() as u64,
@@ -579,7 +581,7 @@ impl Engine {
                     )
                     .into(),
                 );
-                cache_delete(cache, &key).await;
+                store.delete(&key).await;
             }
         }
         let url = format!("{MODEL_DIR}{}", file.name);
@@ -609,8 +611,8 @@ impl Engine {
                 "The downloaded model is corrupted and was not used: {e}. Retry to download it again."
             ));
         }
-        if let Some(cache) = cache {
-            cache_put(cache, &key, &bytes).await;
+        if let Some(store) = store {
+            store.put(&key, &bytes).await;
         }
         Ok(bytes)
     }
@@ -696,59 +698,120 @@ async fn fetch_bytes(
     Ok(out)
 }
 
-/// The model cache, or `None` where the Cache API is unavailable (not a secure context):
-/// the model is then downloaded on every visit.
-async fn open_cache(scope: &DedicatedWorkerGlobalScope) -> Option<Cache> {
-    let caches = scope.caches().ok()?;
-    match JsFuture::from(caches.open(CACHE_NAME)).await {
-        Ok(cache) => cache.dyn_into().ok(),
-        Err(e) => {
-            web_sys::console::warn_2(
-                &"ttpmap: no Cache API; the model will not be kept:".into(),
-                &e,
+/// Where the model files are kept across visits: the Cache API in a secure context (HTTPS,
+/// localhost), else IndexedDB through the `ttpmapIdbStore` helper that worker-boot.js
+/// defines (a plain-HTTP intranet host has no `caches` at all).
+enum ModelStore {
+    Cache(Cache),
+    /// worker-boot.js's `{ get, put, delete, keys }`, each returning a promise.
+    Idb(JsValue),
+}
+
+impl ModelStore {
+    /// The store, or `None` where the browser keeps nothing (no Cache API and no
+    /// IndexedDB, or both refused): the model is then downloaded on every visit.
+    async fn open(scope: &DedicatedWorkerGlobalScope) -> Option<ModelStore> {
+        // `scope.caches()` does not catch: where `caches` is undefined it hands back
+        // `undefined` typed as a CacheStorage, and `.open` then throws a TypeError.
+        let caches = Reflect::get(scope, &"caches".into()).unwrap_or(JsValue::UNDEFINED);
+        if let Ok(caches) = caches.dyn_into::<web_sys::CacheStorage>() {
+            match JsFuture::from(caches.open(CACHE_NAME)).await {
+                Ok(cache) => {
+                    if let Ok(cache) = cache.dyn_into() {
+                        return Some(ModelStore::Cache(cache));
+                    }
+                }
+                Err(e) => web_sys::console::warn_2(
+                    &"ttpmap: the Cache API refused; trying IndexedDB:".into(),
+                    &e,
+                ),
+            }
+        }
+        let idb = Reflect::get(scope, &"ttpmapIdbStore".into()).ok()?;
+        if idb.is_object() {
+            Some(ModelStore::Idb(idb))
+        } else {
+            web_sys::console::warn_1(
+                &"ttpmap: neither the Cache API nor IndexedDB; the model will not be kept".into(),
             );
             None
         }
     }
-}
 
-async fn cache_get(cache: &Cache, key: &str) -> Option<Vec<u8>> {
-    let found = JsFuture::from(cache.match_with_str(key)).await.ok()?;
-    let response: Response = found.dyn_into().ok()?;
-    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
-    Some(Uint8Array::new(&buffer).to_vec())
-}
-
-async fn cache_put(cache: &Cache, key: &str, bytes: &[u8]) {
-    let body = Uint8Array::from(bytes);
-    let stored = match Response::new_with_opt_buffer_source(Some(&body)) {
-        Ok(response) => JsFuture::from(cache.put_with_str(key, &response)).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = stored {
-        // Quota or private mode: the model still works, it is just downloaded next time.
-        web_sys::console::warn_2(&format!("ttpmap: could not keep {key}:").into(), &e);
+    /// Calls the IndexedDB helper's `method` and waits for its promise.
+    async fn idb_call(idb: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+        let f: js_sys::Function = Reflect::get(idb, &method.into())?.dyn_into()?;
+        let promise: Promise = f.apply(idb, &args.iter().collect::<js_sys::Array>())?.dyn_into()?;
+        JsFuture::from(promise).await
     }
-}
 
-async fn cache_delete(cache: &Cache, key: &str) {
-    let _ = JsFuture::from(cache.delete_with_str(key)).await;
-}
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        match self {
+            ModelStore::Cache(cache) => {
+                let found = JsFuture::from(cache.match_with_str(key)).await.ok()?;
+                let response: Response = found.dyn_into().ok()?;
+                let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
+                Some(Uint8Array::new(&buffer).to_vec())
+            }
+            ModelStore::Idb(idb) => {
+                let found = Self::idb_call(idb, "get", &[key.into()]).await.ok()?;
+                found.dyn_into::<Uint8Array>().ok().map(|bytes| bytes.to_vec())
+            }
+        }
+    }
 
-/// Deletes cached entries other than `keep` (files of an older model).
-async fn evict_others(cache: &Cache, keep: &[String]) {
-    let Ok(keys) = JsFuture::from(cache.keys()).await else {
-        return;
-    };
-    let keys: js_sys::Array = keys.unchecked_into();
-    for request in keys.iter() {
-        let Ok(request) = request.dyn_into::<web_sys::Request>() else {
-            continue;
+    async fn put(&self, key: &str, bytes: &[u8]) {
+        let body = Uint8Array::from(bytes);
+        let stored = match self {
+            ModelStore::Cache(cache) => match Response::new_with_opt_buffer_source(Some(&body)) {
+                Ok(response) => JsFuture::from(cache.put_with_str(key, &response)).await,
+                Err(e) => Err(e),
+            },
+            ModelStore::Idb(idb) => Self::idb_call(idb, "put", &[key.into(), body.into()]).await,
         };
-        let url = request.url();
-        let stale = !keep.iter().any(|k| url.ends_with(&format!("/{k}")));
-        if stale {
-            let _ = JsFuture::from(cache.delete_with_request(&request)).await;
+        if let Err(e) = stored {
+            // Quota or private mode: the model still works, it is just downloaded next time.
+            web_sys::console::warn_2(&format!("ttpmap: could not keep {key}:").into(), &e);
+        }
+    }
+
+    async fn delete(&self, key: &str) {
+        let _ = match self {
+            ModelStore::Cache(cache) => JsFuture::from(cache.delete_with_str(key)).await,
+            ModelStore::Idb(idb) => Self::idb_call(idb, "delete", &[key.into()]).await,
+        };
+    }
+
+    /// Deletes kept entries other than `keep` (files of an older model).
+    async fn evict_others(&self, keep: &[String]) {
+        match self {
+            ModelStore::Cache(cache) => {
+                let Ok(keys) = JsFuture::from(cache.keys()).await else {
+                    return;
+                };
+                let keys: js_sys::Array = keys.unchecked_into();
+                for request in keys.iter() {
+                    let Ok(request) = request.dyn_into::<web_sys::Request>() else {
+                        continue;
+                    };
+                    let url = request.url();
+                    let stale = !keep.iter().any(|k| url.ends_with(&format!("/{k}")));
+                    if stale {
+                        let _ = JsFuture::from(cache.delete_with_request(&request)).await;
+                    }
+                }
+            }
+            ModelStore::Idb(idb) => {
+                let Ok(keys) = Self::idb_call(idb, "keys", &[]).await else {
+                    return;
+                };
+                let keys: js_sys::Array = keys.unchecked_into();
+                for key in keys.iter() {
+                    if key.as_string().is_some_and(|k| !keep.contains(&k)) {
+                        let _ = Self::idb_call(idb, "delete", &[key]).await;
+                    }
+                }
+            }
         }
     }
 }
