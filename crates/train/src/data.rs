@@ -75,6 +75,8 @@ pub struct Report {
     pub sentences: Vec<(usize, usize)>,
     /// Gold technique IDs of each sentence (spans overlapping it), [`Report::other`] included.
     pub sentence_gold: Vec<BTreeSet<String>>,
+    /// TRAM only: the IDs of each sentence that only `[OTHER]` spans give it.
+    pub sentence_other: Vec<BTreeSet<String>>,
     /// Gold technique IDs of the report: for TRAM, the techniques of its annotation list.
     pub gold: BTreeSet<String>,
     /// TRAM only: techniques its annotators tagged outside their list (a technique ID in the
@@ -283,9 +285,11 @@ pub fn read_tram_report(name: &str, json: &str, matrix: &Matrix, remap: &BTreeMa
     }
     let sentences: Vec<(usize, usize)> = segment::sentences(&text).iter().map(|s| (s.start, s.end)).collect();
     let sentence_gold = label_sentences(&sentences, spans.iter().map(|(s, e, id, _)| (*s, *e, id.as_str())));
+    let sentence_list = label_sentences(&sentences, spans.iter().filter(|x| !x.3).map(|(s, e, id, _)| (*s, *e, id.as_str())));
+    let sentence_other = sentence_gold.iter().zip(&sentence_list).map(|(all, list)| all.difference(list).cloned().collect()).collect();
     let gold: BTreeSet<String> = spans.iter().filter(|x| !x.3).map(|x| x.2.clone()).collect();
     let other = spans.into_iter().filter(|x| x.3 && !gold.contains(&x.2)).map(|x| x.2).collect();
-    Ok(Report { name: name.to_string(), text, sentences, sentence_gold, gold, other })
+    Ok(Report { name: name.to_string(), text, sentences, sentence_gold, sentence_other, gold, other })
 }
 
 /// Labels of each sentence: every labelled byte span overlapping it.
@@ -359,8 +363,9 @@ pub fn read_annoctr_report(name: &str, text: &str, links: &str, matrix: &Matrix,
     }
     let sentences: Vec<(usize, usize)> = segment::sentences(text).iter().map(|s| (s.start, s.end)).collect();
     let sentence_gold = label_sentences(&sentences, spans.iter().map(|(s, e, id)| (*s, *e, id.as_str())));
+    let sentence_other = vec![BTreeSet::new(); sentences.len()];
     let gold = spans.into_iter().map(|(_, _, id)| id).collect();
-    Ok(Report { name: name.to_string(), text: text.to_string(), sentences, sentence_gold, gold, other: BTreeSet::new() })
+    Ok(Report { name: name.to_string(), text: text.to_string(), sentences, sentence_gold, sentence_other, gold, other: BTreeSet::new() })
 }
 
 /// Reads every AnnoCTR report (NAME.txt with NAME.links.jsonl) in `dir`, sorted by name.
@@ -489,8 +494,7 @@ pub fn load_corpus(data: &Path, opts: &CorpusOptions) -> Result<Corpus> {
     // negative only for it.
     let tram_negatives = if conv.tram_partial_negatives { Negatives::TramVocabulary } else { Negatives::All };
     for r in &train {
-        let other = if conv.tram_other_labels { BTreeSet::new() } else { r.other.clone() };
-        push_report_sentences(&mut examples, r, &index, &other, Source::TramAnnotated, Source::TramUnannotated, tram_negatives);
+        push_report_sentences(&mut examples, r, &index, !conv.tram_other_labels, Source::TramAnnotated, Source::TramUnannotated, tram_negatives);
     }
 
     // AnnoCTR: train/ split by report into training and calibration; dev/ is validation.
@@ -509,7 +513,7 @@ pub fn load_corpus(data: &Path, opts: &CorpusOptions) -> Result<Corpus> {
     let (annoctr_train, annoctr_calibration, _) = take_split(annoctr, &split.annoctr_train, &split.annoctr_calibration);
     for r in &annoctr_train {
         // AnnoCTR's annotator linked every technique mention: a negative for every label.
-        push_report_sentences(&mut examples, r, &index, &BTreeSet::new(), Source::AnnoctrAnnotated, Source::AnnoctrUnannotated, Negatives::All);
+        push_report_sentences(&mut examples, r, &index, false, Source::AnnoctrAnnotated, Source::AnnoctrUnannotated, Negatives::All);
     }
 
     let neg_path = data.join("tram/negative_data.json");
@@ -553,19 +557,23 @@ fn take_split(reports: Vec<Report>, train: &[String], calibration: &[String]) ->
     (t, c, rest)
 }
 
-/// Each sentence of a training report as an example labelled with its gold techniques, but
-/// for those in `leave_out`.
+/// Each sentence of a training report as an example labelled with its gold techniques (with
+/// `list_only`, not those only `[OTHER]` spans give it).
 fn push_report_sentences(
     examples: &mut Vec<Example>,
     r: &Report,
     index: &HashMap<&str, u32>,
-    leave_out: &BTreeSet<String>,
+    list_only: bool,
     annotated: Source,
     unannotated: Source,
     negatives: Negatives,
 ) {
     for (i, &(s, e)) in r.sentences.iter().enumerate() {
-        let labels: Vec<u32> = r.sentence_gold[i].iter().filter(|id| !leave_out.contains(*id)).filter_map(|id| index.get(id.as_str()).copied()).collect();
+        let labels: Vec<u32> = r.sentence_gold[i]
+            .iter()
+            .filter(|id| !(list_only && r.sentence_other[i].contains(*id)))
+            .filter_map(|id| index.get(id.as_str()).copied())
+            .collect();
         let source = if labels.is_empty() { unannotated } else { annotated };
         examples.push(Example { text: r.text[s..e].to_string(), labels, source, negatives });
     }
@@ -668,6 +676,8 @@ mod tests {
         assert_eq!(r.gold.iter().cloned().collect::<Vec<_>>(), ["T1053.005"]);
         assert_eq!(r.other.iter().cloned().collect::<Vec<_>>(), ["T1486"]);
         assert_eq!(r.sentence_gold[1].iter().cloned().collect::<Vec<_>>(), ["T1486"]);
+        assert_eq!(r.sentence_other[1].iter().cloned().collect::<Vec<_>>(), ["T1486"]);
+        assert!(r.sentence_other[0].is_empty());
         assert!(r.sentence_gold[2].is_empty());
         assert_eq!(r.gold_with_other().len(), 2);
     }

@@ -197,8 +197,9 @@ fn calibrate(mapper: &SimilarityMapper, reports: &[Report]) -> Result<Similarity
         let texts: Vec<&str> = r.sentences.iter().map(|&(a, b)| &r.text[a..b]).collect();
         let raw = mapper.raw_scores_pooled(&texts, BatchConfig::default(), &poolings)?;
         for (p, raw) in raw.into_iter().enumerate() {
-            for (s, gold) in raw.iter().zip(&r.sentence_gold) {
-                let gold: Vec<usize> = gold.iter().filter_map(|g| index.get(g.as_str()).copied()).collect();
+            for (i, s) in raw.iter().enumerate() {
+                // TRAM's list labels (as r.gold): not those only [OTHER] spans give.
+                let gold: Vec<usize> = r.sentence_gold[i].difference(&r.sentence_other[i]).filter_map(|g| index.get(g.as_str()).copied()).collect();
                 for (k, &c) in s.cosine.iter().enumerate() {
                     if gold.contains(&k) { pos[p].push(c) } else { neg[p].push(c) }
                 }
