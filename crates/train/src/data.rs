@@ -368,19 +368,23 @@ pub fn read_annoctr_report(name: &str, text: &str, links: &str, matrix: &Matrix,
     Ok(Report { name: name.to_string(), text: text.to_string(), sentences, sentence_gold, sentence_other, gold, other: BTreeSet::new() })
 }
 
-/// Reads every AnnoCTR report (NAME.txt with NAME.links.jsonl) in `dir`, sorted by name.
-pub fn read_annoctr_dir(dir: &Path, matrix: &Matrix, remap: &BTreeMap<String, String>) -> Result<Vec<Report>> {
+/// The files of `dir` with extension `ext`, sorted, each with its stem (the report's name).
+fn files_with_extension(dir: &Path, ext: &str) -> Result<Vec<(String, std::path::PathBuf)>> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
         .collect();
     paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            let name = p.file_stem().unwrap_or_default().to_string_lossy().to_string();
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    Ok(paths.into_iter().map(|p| (p.file_stem().unwrap_or_default().to_string_lossy().to_string(), p)).collect())
+}
+
+/// Reads every AnnoCTR report (NAME.txt with NAME.links.jsonl) in `dir`, sorted by name.
+pub fn read_annoctr_dir(dir: &Path, matrix: &Matrix, remap: &BTreeMap<String, String>) -> Result<Vec<Report>> {
+    files_with_extension(dir, "txt")?
+        .into_iter()
+        .map(|(name, p)| {
+            let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
             let links_path = p.with_file_name(format!("{name}.links.jsonl"));
             let links = std::fs::read_to_string(&links_path).with_context(|| format!("cannot read {}", links_path.display()))?;
             read_annoctr_report(&name, &text, &links, matrix, remap)
@@ -398,17 +402,10 @@ pub fn technique_id_of_set(kind: &str) -> Option<String> {
 
 /// Reads every .mjson report in `dir`, sorted by name.
 pub fn read_tram_dir(dir: &Path, matrix: &Matrix, remap: &BTreeMap<String, String>) -> Result<Vec<Report>> {
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "mjson"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            let name = p.file_stem().unwrap_or_default().to_string_lossy().to_string();
-            let json = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    files_with_extension(dir, "mjson")?
+        .into_iter()
+        .map(|(name, p)| {
+            let json = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
             read_tram_report(&name, &json, matrix, remap)
         })
         .collect()
