@@ -14,7 +14,7 @@ use std::io::{Cursor, Read};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use crate::{push_clean, DocError, DocumentKind, MAX_STREAM_BYTES, MAX_TEXT_BYTES};
+use crate::{join_blocks, push_clean, DocError, DocumentKind, Kind, MAX_STREAM_BYTES, MAX_TEXT_BYTES};
 
 /// Extracts the text of a .docx file.
 pub fn extract(bytes: &[u8]) -> Result<String, DocError> {
@@ -134,14 +134,6 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     Some(a.value.into_owned())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Paragraph,
-    Heading,
-    Item,
-    Row,
-}
-
 /// A paragraph being read.
 #[derive(Default)]
 struct Para {
@@ -227,7 +219,7 @@ impl<'s> Body<'s> {
         while !self.paras.is_empty() {
             self.end("p");
         }
-        Ok(compose(&self.blocks))
+        Ok(join_blocks(&self.blocks))
     }
 
     fn push(&mut self, text: &str) {
@@ -348,16 +340,3 @@ impl<'s> Body<'s> {
     }
 }
 
-fn compose(blocks: &[(Kind, String)]) -> String {
-    let mut out = String::new();
-    let mut last: Option<Kind> = None;
-    for (kind, text) in blocks {
-        if let Some(k) = last {
-            let tight = k == *kind && matches!(kind, Kind::Item | Kind::Row);
-            out.push_str(if tight { "\n" } else { "\n\n" });
-        }
-        out.push_str(text);
-        last = Some(*kind);
-    }
-    out
-}

@@ -19,6 +19,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::{join_blocks, Kind};
+
 /// One shown string: its baseline `y` (page space, upwards), its horizontal extent and
 /// its font size on the page.
 #[derive(Debug, Clone)]
@@ -488,14 +490,6 @@ fn is_page_number(text: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 // Paragraphs
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Paragraph,
-    Heading,
-    Item,
-    Row,
-}
-
 const BULLETS: &[char] = &[
     '•', '●', '▪', '◦', '‣', '∙', '·', '■', '□', '○', '►', '➢', '✓', '\u{f0b7}', '\u{f0a7}', '*',
 ];
@@ -572,17 +566,10 @@ fn join_paragraphs(lines: &[Line]) -> String {
         }
         prev = Some(line);
     }
-    let mut out = String::new();
-    let mut last_kind = None;
-    for (kind, text) in blocks {
-        if let Some(k) = last_kind {
-            let tight = k == kind && matches!(kind, Kind::Item | Kind::Row);
-            out.push_str(if tight { "\n" } else { "\n\n" });
-        }
-        out.push_str(&text.replace(['\u{2010}', '\u{2011}'], "-"));
-        last_kind = Some(kind);
+    for (_, text) in &mut blocks {
+        *text = text.replace(['\u{2010}', '\u{2011}'], "-");
     }
-    out
+    join_blocks(&blocks)
 }
 
 /// Whether `line` (of kind `kind`) continues the block of `lines` lines whose last line

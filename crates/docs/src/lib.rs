@@ -26,6 +26,31 @@ pub mod docx;
 mod layout;
 pub mod pdf;
 
+/// What a block of a document's text is; PDF layout and DOCX reading both sort text into them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Paragraph,
+    Heading,
+    Item,
+    Row,
+}
+
+/// Blocks joined into report text: list items and table rows one per line, everything
+/// else separated by a blank line, so segmentation splits them.
+fn join_blocks(blocks: &[(Kind, String)]) -> String {
+    let mut out = String::new();
+    let mut last: Option<Kind> = None;
+    for (kind, text) in blocks {
+        if let Some(k) = last {
+            let tight = k == *kind && matches!(kind, Kind::Item | Kind::Row);
+            out.push_str(if tight { "\n" } else { "\n\n" });
+        }
+        out.push_str(text);
+        last = Some(*kind);
+    }
+    out
+}
+
 /// The largest document read, in bytes (40 MB): larger files are refused with
 /// [`DocError::TooLarge`] before any parsing. Text reports are far smaller; a PDF this
 /// size is mostly images, which a text-only reader would parse for nothing.
