@@ -5,30 +5,18 @@
 //! sentence describing the technique new in the release is detected by similarity and its
 //! evidence says so; layers carry the release and never a revoked or deprecated ID.
 
-use std::path::PathBuf;
+
 use std::sync::OnceLock;
 
 use ttpmap_attack::{load_bundle, Examples, Matrix, MetadataItem, Standing};
 use ttpmap_mapper::export::LayerOptions;
 use ttpmap_mapper::release::{map_report_release, release_layer, Method, NewTechniqueConfig, ReleaseMapper, ReleaseMapping, ReleasePlan};
 use ttpmap_mapper::similarity::{compute_vectors_of, PrototypeConfig, TechniqueVectors};
-use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, Manifest};
+use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
-fn read(path: &str) -> Vec<u8> {
-    std::fs::read(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn model() -> &'static Classifier {
-    static M: OnceLock<Classifier> = OnceLock::new();
-    M.get_or_init(|| {
-        let manifest = Manifest::from_json(&String::from_utf8(read("public/model/manifest.json")).unwrap()).unwrap();
-        Classifier::load(manifest, &read("public/model/model.gguf"), &read("public/model/tokenizer.json")).unwrap()
-    })
-}
+use common::{model, read, root};
 
 fn release() -> &'static Matrix {
     static M: OnceLock<Matrix> = OnceLock::new();

@@ -2,8 +2,6 @@
 //! technique vectors: labelled sentences rank their technique near the top, stale vectors
 //! are refused, and a mapped report exports as a valid layer with the matrix's own IDs.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use ttpmap_attack::{Examples, Matrix, MetadataItem};
 use ttpmap_mapper::export::{report_layer, LayerOptions};
@@ -11,23 +9,11 @@ use ttpmap_mapper::similarity::{
     compute_vectors, map_report_similarity, model_sha256, PrototypeConfig, SimilarityConfig, SimilarityMapper, TechniqueVectors,
     VectorsError,
 };
-use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, Manifest};
+use ttpmap_mapper::{AggregateConfig, BatchConfig};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
-fn read(path: &str) -> Vec<u8> {
-    std::fs::read(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn model() -> &'static Classifier {
-    static M: OnceLock<Classifier> = OnceLock::new();
-    M.get_or_init(|| {
-        let manifest = Manifest::from_json(&String::from_utf8(read("public/model/manifest.json")).unwrap()).unwrap();
-        Classifier::load(manifest, &read("public/model/model.gguf"), &read("public/model/tokenizer.json")).unwrap()
-    })
-}
+use common::{model, read};
 
 fn matrix(id: &str) -> Matrix {
     Matrix::from_compact_json(&String::from_utf8(read(&format!("public/matrices/{id}.json"))).unwrap()).unwrap()
