@@ -33,6 +33,9 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Measure mapping speed and memory on a fixed report.
     Bench(cmd::bench::Args),
+    /// Give techniques a threshold of their own where the model's calibration reports
+    /// support one, and write them into its manifest.
+    Calibrate(cmd::calibrate::Args),
     /// Rebuild the shipped classifier from the repository's data/ and the base encoder.
     Train(cmd::train::Args),
     /// Build the compact matrix files (public/matrices) from the ATT&CK STIX bundles.
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd::eval::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Train(args) => cmd::train::run(args),
+        Command::Calibrate(args) => cmd::calibrate::run(args),
         Command::Matrices(args) => cmd::matrices::run(args),
         Command::Vectors(args) => cmd::vectors::run(args),
         Command::Layer(command) => cmd::layer::run(command),

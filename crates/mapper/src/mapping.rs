@@ -63,6 +63,20 @@ impl ReportMapping {
     }
 }
 
+/// `s` on a scale where `from` becomes `to` (both in 0..1 exclusive), linear on each side:
+/// monotonic, 0 stays 0 and 1 stays 1. It puts a score with its own threshold (`from`) on
+/// the scale of another (`to`), so one threshold, and one slider, serves both.
+pub fn rescale(s: f32, from: f32, to: f32) -> f32 {
+    if !(from > 0.0 && from < 1.0 && to > 0.0 && to < 1.0) {
+        return s;
+    }
+    if s < from {
+        s * to / from
+    } else {
+        to + (s - from) * (1.0 - to) / (1.0 - from)
+    }
+}
+
 /// How a technique's sentence probabilities become its report score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -4,7 +4,7 @@
 //! Loading verifies each file against the sha256 in the manifest, then dequantizes the
 //! weights to f32 once (small download, fast compute). Scoring is pure: text in, numbers out.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
 
 use candle_core::quantized::gguf_file;
@@ -13,7 +13,7 @@ use candle_nn::Linear;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::mapping::{AggregateConfig, Aggregation, MappingBuilder};
+use crate::mapping::{rescale, AggregateConfig, Aggregation, MappingBuilder};
 use crate::bert::{mean_pool, BertConfig, Encoder, QuantizedWeights};
 use crate::tokenize::{length_batches, TokenizeError, Window, WindowConfig, WordPiece};
 
@@ -68,6 +68,12 @@ pub struct Manifest {
     /// written before the rule was recorded, which used the best sentence.
     #[serde(default)]
     pub aggregation: Aggregation,
+    /// Techniques with a threshold of their own (ID -> threshold on the report score),
+    /// calibrated where the held-out reports supported one (`ttpmap calibrate`). The
+    /// classifier puts each such label's probabilities on the scale of [`Manifest::threshold`]
+    /// ([`rescale`]), so everything downstream (mapping, slider, exports) sees one threshold.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub label_thresholds: BTreeMap<String, f32>,
     pub attack_version: String,
     pub base_model: String,
     pub encoder: BertConfig,
@@ -122,6 +128,20 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// Per label index, the label's own threshold from `manifest.label_thresholds`; an unknown
+/// ID or a threshold outside 0..1 is a bad manifest.
+fn own_thresholds(manifest: &Manifest) -> Result<Vec<Option<f32>>, ModelError> {
+    let mut own = vec![None; manifest.labels.len()];
+    for (id, &t) in &manifest.label_thresholds {
+        let i = manifest.labels.iter().position(|l| &l.id == id).ok_or_else(|| ModelError::Manifest(format!("label_thresholds names {id}, which is not a label")))?;
+        if !(t > 0.0 && t < 1.0) {
+            return Err(ModelError::Manifest(format!("label_thresholds gives {id} the threshold {t}, outside 0..1")));
+        }
+        own[i] = Some(t);
+    }
+    Ok(own)
 }
 
 /// Lower-case hex sha256 of `bytes`.
@@ -210,6 +230,8 @@ pub struct Classifier {
     head: Linear,
     tokenizer: WordPiece,
     device: Device,
+    /// Per label index, its own threshold where the manifest gives one.
+    own_thresholds: Vec<Option<f32>>,
 }
 
 impl Classifier {
@@ -257,7 +279,18 @@ impl Classifier {
             return Err(ModelError::Weights(format!("head has {rows} rows but the manifest {} labels", manifest.labels.len())));
         }
         let tokenizer = WordPiece::from_bytes(tokenizer_json)?;
-        Ok(Self { manifest, encoder, head, tokenizer, device })
+        let own_thresholds = own_thresholds(&manifest)?;
+        Ok(Self { manifest, encoder, head, tokenizer, device, own_thresholds })
+    }
+
+    /// Replaces the per-label thresholds (see [`Manifest::label_thresholds`]); with none,
+    /// the probabilities are the head's own, which is what `ttpmap calibrate` fits on.
+    pub fn set_label_thresholds(&mut self, thresholds: BTreeMap<String, f32>) -> Result<(), ModelError> {
+        let mut manifest = self.manifest.clone();
+        manifest.label_thresholds = thresholds;
+        self.own_thresholds = own_thresholds(&manifest)?;
+        self.manifest = manifest;
+        Ok(())
     }
 
     /// `agg` with this model's aggregation rule: the one its threshold was calibrated for.
@@ -320,7 +353,17 @@ impl Classifier {
         let dim = pooled[0].len();
         let flat: Vec<f32> = pooled.iter().flatten().copied().collect();
         let x = Tensor::from_vec(flat, (pooled.len(), dim), &self.device)?;
-        Ok(candle_nn::ops::sigmoid(&self.head.forward(&x)?)?.to_vec2::<f32>()?)
+        let mut probs = candle_nn::ops::sigmoid(&self.head.forward(&x)?)?.to_vec2::<f32>()?;
+        if self.own_thresholds.iter().any(Option::is_some) {
+            for row in &mut probs {
+                for (p, own) in row.iter_mut().zip(&self.own_thresholds) {
+                    if let Some(own) = own {
+                        *p = rescale(*p, *own, self.manifest.threshold);
+                    }
+                }
+            }
+        }
+        Ok(probs)
     }
 
     /// Dense label probabilities per sentence: the max over a sentence's windows.

@@ -30,7 +30,7 @@ use ttpmap_attack::layer::{BuildError, MetadataItem};
 use ttpmap_attack::{Layer, Matrix, Standing, Technique};
 
 use crate::export::{annotations, report_config, LayerOptions};
-use crate::mapping::{AggregateConfig, Evidence, MappingBuilder, ReportMapping, TechniqueMapping};
+use crate::mapping::{rescale, AggregateConfig, Evidence, MappingBuilder, ReportMapping, TechniqueMapping};
 use crate::model::{BatchConfig, Classifier, Label, ModelError};
 use crate::similarity::{keep_best, normalise, SimilarityConfig, TechniqueVectors};
 
@@ -216,18 +216,6 @@ impl NewTechniqueConfig {
     pub fn for_vectors(v: &TechniqueVectors) -> Self {
         let similarity = SimilarityConfig { use_links: false, ..SimilarityConfig::for_vectors(v) };
         Self { similarity, threshold: similarity.threshold }
-    }
-}
-
-/// `s` on a scale where `from` becomes `to` (both in 0..1 exclusive), linear on each side.
-fn rescale(s: f32, from: f32, to: f32) -> f32 {
-    if !(from > 0.0 && from < 1.0) {
-        return s;
-    }
-    if s < from {
-        s * to / from
-    } else {
-        to + (s - from) * (1.0 - to) / (1.0 - from)
     }
 }
 

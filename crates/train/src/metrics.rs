@@ -21,6 +21,12 @@ impl Counts {
         self.fp += pred.difference(gold).count();
         self.fn_ += gold.difference(pred).count();
     }
+    /// Adds another set of counts (pooling reports).
+    pub fn merge(&mut self, other: &Counts) {
+        self.tp += other.tp;
+        self.fp += other.fp;
+        self.fn_ += other.fn_;
+    }
     pub fn precision(&self) -> f64 {
         ratio(self.tp, self.tp + self.fp)
     }

