@@ -77,11 +77,14 @@ pub struct FitOptions {
     pub step: f32,
     /// Passes over the labels.
     pub rounds: usize,
+    /// How much the cross-validated objective must gain for the thresholds to be adopted:
+    /// one F1 point, about what one report's detections move it by on these sets.
+    pub adopt_margin: f64,
 }
 
 impl FitOptions {
     pub fn new(global: f32, rule: Aggregation) -> Self {
-        Self { global, rule, floor: 0.05, min_gold_reports: 2, min_detected_reports: 3, below: 0.15, above: 0.35, step: 0.01, rounds: 2 }
+        Self { global, rule, floor: 0.05, min_gold_reports: 2, min_detected_reports: 3, below: 0.15, above: 0.35, step: 0.01, rounds: 2, adopt_margin: 0.01 }
     }
 
     fn grid(&self) -> Vec<f32> {
@@ -320,7 +323,7 @@ pub struct Outcome {
     pub options: FitOptions,
     /// Two-fold cross-validation on the calibration reports: the pooled objective with the
     /// global threshold alone and with per-label thresholds. The thresholds are adopted only
-    /// if the second is higher.
+    /// if the second is higher by [`FitOptions::adopt_margin`].
     pub cross_validation: (f64, f64),
     pub adopted: bool,
     /// Fitted on all the calibration reports (adopted or not).
@@ -390,7 +393,7 @@ pub fn calibrate_model(classifier: &Classifier, calibration: &[Group], validatio
     Ok(Outcome {
         options: o,
         cross_validation,
-        adopted: cross_validation.1 > cross_validation.0,
+        adopted: cross_validation.1 > cross_validation.0 + o.adopt_margin,
         thresholds: as_map(&labels, &own),
         calibration: calibration_objective,
         validation,
