@@ -97,8 +97,8 @@ impl Groups {
     fn new(text: &str) -> Groups {
         let mut by_start = HashMap::new();
         // Open brackets not closed yet, each with the whitespace count seen before it.
-        let (mut squares, mut rounds): (Vec<(usize, usize)>, Vec<(usize, usize)>) =
-            (Vec::new(), Vec::new());
+        let mut squares: Vec<(usize, usize)> = Vec::new();
+        let mut rounds: Vec<(usize, usize)> = Vec::new();
         let mut spaces = 0usize;
         for (i, c) in text.char_indices() {
             let closed = match c {
