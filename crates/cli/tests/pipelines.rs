@@ -286,3 +286,46 @@ fn help_documents_the_exit_codes() {
         }
     }
 }
+
+/// A file of crates/docs' test documents.
+fn doc_fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(root().join("crates/docs/tests/fixtures").join(rel)).unwrap()
+}
+
+#[test]
+fn bad_documents_are_named_with_the_reason_and_the_other_inputs_still_mapped() {
+    let dir = Scratch::new("bad-documents");
+    dir.file("good.txt", REPORT);
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+    write("corrupt.pdf", &doc_fixture("bad/truncated.pdf"));
+    write("plain.docx", b"This was saved as text, not as a Word document: no ZIP archive here.");
+    write("empty.pdf", b"");
+    let stem = "new-icedid-variants-shift-from-bank-fraud-to-malware-deliver";
+    write("good.docx", &doc_fixture(&format!("reports/{stem}.docx")));
+    let inputs = ["corrupt.pdf", "good.txt", "plain.docx", "empty.pdf", "good.docx"];
+    let mut args = vec!["classify", "--format", "jsonl"];
+    args.extend(inputs);
+    let out = ttpmap_in(dir.path(), &args, "");
+
+    assert_eq!(out.status.code(), Some(1), "some inputs failed: {}", stderr(&out));
+    let err = stderr(&out);
+    let error_line = |input: &str| -> String {
+        err.lines()
+            .find(|l| l.starts_with(&format!("error: {input}: ")))
+            .unwrap_or_else(|| panic!("no error line for {input}: {err}"))
+            .to_string()
+    };
+    assert!(error_line("corrupt.pdf").contains("PDF is damaged or truncated"), "{err}");
+    assert!(error_line("plain.docx").contains("Word document is damaged or truncated"), "{err}");
+    assert!(error_line("empty.pdf").contains("the input is empty"), "{err}");
+    assert!(!err.contains("error: good."), "the good inputs did not fail: {err}");
+
+    // The good inputs, the document among them, are mapped, in the order given.
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mapped: Vec<&str> = lines.iter().map(|v| v["input"].as_str().unwrap()).collect();
+    assert_eq!(mapped, ["good.txt", "good.docx"]);
+    assert!(ids(&lines[0]).contains(&"T1053.005".to_string()), "{}", lines[0]);
+    assert!(lines[1]["sentences"].as_u64().unwrap() > 3, "{}", lines[1]);
+    assert!(!ids(&lines[1]).is_empty(), "{}", lines[1]);
+}

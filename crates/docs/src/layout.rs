@@ -5,7 +5,8 @@
 //! a column gutter is looked for in the middle of the page (a vertical strip few segments
 //! cross, with wrapped prose filling the column to its left); bands of segments that
 //! cross it (titles, full-width tables, running headers) cut the page into sections, and
-//! a section with prose on both sides of the gutter is read left column first. Several
+//! a section with prose on both sides of the gutter is read left column first (text set
+//! under balanced columns, after a wider gap, is a section of its own after them). Several
 //! segments on one baseline outside a two-column section are a table row (cells joined by
 //! tabs).
 //!
@@ -292,6 +293,11 @@ fn read_section(
     };
     let (left, right) = (side(true), side(false));
     if two_columns && !left.is_empty() && !right.is_empty() {
+        if let Some(at) = below_columns(bands, g0) {
+            read_section(page, &bands[..at], (g0, two_columns), x1, flow, out);
+            read_section(page, &bands[at..], (g0, two_columns), x1, flow, out);
+            return;
+        }
         for col in [left, right] {
             *flow += 1;
             let cx1 = col
@@ -315,6 +321,35 @@ fn read_section(
             );
         }
     }
+}
+
+/// Where text set under two columns begins among a section's bands (top first), if it
+/// does: a heading, or a table whose cells keep clear of the gutter, under balanced
+/// columns is read after both columns, not as the end of the left one (which would cut the
+/// paragraph running on into the right column). It is the bands after the last one with
+/// text right of the gutter, from the first gap wider than two of the left column's line
+/// steps on, where the left column above that gap ends within two steps of where the
+/// right one does, and which are fewer than the right column's lines. A left column that
+/// goes on well below a short right column is a longer column: `None`.
+fn below_columns(bands: &[&Band], g0: f32) -> Option<usize> {
+    let on_right = |b: &Band| b.segs.iter().any(|s| s.x1 > g0 + 0.5);
+    let on_left = |b: &Band| b.segs.iter().any(|s| s.x1 <= g0 + 0.5);
+    let last_right = bands.iter().rposition(|b| on_right(b))?;
+    let left_ys: Vec<f32> = bands[..=last_right]
+        .iter()
+        .filter(|b| on_left(b))
+        .map(|b| b.y)
+        .collect();
+    let mut steps: Vec<f32> = left_ys.windows(2).map(|w| w[0] - w[1]).collect();
+    if steps.is_empty() {
+        return None;
+    }
+    steps.sort_by(f32::total_cmp);
+    let step = steps[steps.len() / 2];
+    let at = (last_right + 1..bands.len()).find(|&i| bands[i - 1].y - bands[i].y > 2.0 * step)?;
+    let balanced = bands[last_right].y - bands[at - 1].y <= 2.0 * step;
+    let right_lines = bands.iter().filter(|b| on_right(b)).count();
+    (balanced && bands.len() - at < right_lines).then_some(at)
 }
 
 /// A column of text: one segment per line (at least `min_lines`), at least a quarter of

@@ -288,3 +288,62 @@ fn nested_forms_drawn_over_and_over_stay_bounded() {
     let text = extract(&out, DocumentKind::Pdf).unwrap();
     assert!(text.starts_with("Before the forms."), "{text}");
 }
+
+/// Two balanced columns of ten lines, "alpha" on the left and "bravo" on the right, the
+/// left column's last line running on into the right column, whose paragraph ends on its
+/// last line; then, under both, whatever `below` holds.
+fn columns_then(below: &[(f32, f32, &str)]) -> String {
+    let left = filler("alpha");
+    let right = filler("bravo");
+    let end = format!("{} end.", filler("bravo"));
+    let mut lines = vec![];
+    for k in 0..10 {
+        let y = 700.0 - 14.0 * k as f32;
+        lines.push((72.0, y, left.as_str()));
+        lines.push((330.0, y, if k == 9 { end.as_str() } else { right.as_str() }));
+    }
+    lines.extend_from_slice(below);
+    read(&[text(&lines)])
+}
+
+#[test]
+fn a_table_under_balanced_columns_is_read_after_both_columns() {
+    // A heading and a table whose cells all keep left of the gutter, under the columns
+    // (the last page of a vendor report): read after the right column, not as the end of
+    // the left one, which would cut the paragraph running on into the right column.
+    let out = columns_then(&[
+        (72.0, 530.0, "Indicators of compromise"),
+        (78.0, 510.0, "Type"),
+        (160.0, 510.0, "Indicator"),
+        (78.0, 496.0, "Domain"),
+        (160.0, 496.0, "evil[.]example[.]com"),
+    ]);
+    let heading = out.find("Indicators of compromise").unwrap();
+    let last_bravo = out.rfind("bravo").unwrap();
+    assert!(
+        last_bravo < heading,
+        "the heading is read inside the columns:\n{out}"
+    );
+    assert!(
+        out.rfind("alpha").unwrap() < out.find("bravo").unwrap(),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("Indicators of compromise\n\nType\tIndicator\nDomain\tevil[.]example[.]com"),
+        "{out:?}"
+    );
+    // The paragraph runs on from the left column into the right one.
+    assert!(out.contains("alpha bravo"), "{out}");
+}
+
+#[test]
+fn a_left_column_a_line_longer_than_the_right_stays_before_it() {
+    // Balanced columns rarely end level: the left column's one extra line, after a
+    // paragraph break, is still the left column's.
+    let out = columns_then(&[(72.0, 554.0, "omega ends the left column.")]);
+    let omega = out.find("omega").unwrap();
+    assert!(
+        omega < out.find("bravo").unwrap(),
+        "the left column's last line moved:\n{out}"
+    );
+}
