@@ -318,6 +318,10 @@ fn bad_documents_are_named_with_the_reason_and_the_other_inputs_still_mapped() {
     assert!(error_line("corrupt.pdf").contains("PDF is damaged or truncated"), "{err}");
     assert!(error_line("plain.docx").contains("Word document is damaged or truncated"), "{err}");
     assert!(error_line("empty.pdf").contains("the input is empty"), "{err}");
+    // The reason once: a wrapped document error is not worded twice (`{e:#}` walks sources).
+    for (input, reason) in [("corrupt.pdf", "damaged or truncated"), ("plain.docx", "damaged or truncated")] {
+        assert_eq!(error_line(input).matches(reason).count(), 1, "{}", error_line(input));
+    }
     assert!(!err.contains("error: good."), "the good inputs did not fail: {err}");
 
     // The good inputs, the document among them, are mapped, in the order given.

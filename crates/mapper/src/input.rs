@@ -242,7 +242,7 @@ pub enum InputError {
     NotText(FileFormat),
     /// A PDF or Word document that cannot be read: encrypted, scanned (no text layer),
     /// damaged or truncated, too large.
-    #[error("{0}")]
+    #[error(transparent)]
     Document(#[from] DocError),
     /// Invalid UTF-8 that is neither a Windows-1252 text nor a slightly damaged UTF-8 one.
     #[error("this file's text encoding could not be recognised: save it as UTF-8 text (.txt) and open it again, or paste its text")]
