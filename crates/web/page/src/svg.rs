@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn the_stylesheet_uses_the_same_heat_colours() {
-        let css = include_str!("../style/main.css");
+        let css = include_str!("../../../../style/main.css");
         for (b, color) in HEAT_COLORS.iter().enumerate() {
             let rule = format!(".heat-{b} {{ --heat: {color};");
             assert!(css.contains(&rule), "style/main.css lacks `{rule}`");
