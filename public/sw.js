@@ -28,7 +28,7 @@ const SCOPE = self.registration.scope;
 
 /** Kept when first asked for, not at install. */
 const lazy = (path) => path.startsWith("matrices/") && path !== "matrices/enterprise.json";
-/** Kept by the inference worker (src/worker.rs). */
+/** Kept by the inference worker (crates/web/worker/src/model_store.rs). */
 const workers = (path) => path.startsWith("model/");
 
 async function sha256(buffer) {

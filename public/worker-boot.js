@@ -6,7 +6,7 @@
 
 // Where the Cache API is missing (a page served over plain HTTP from a host other than
 // localhost is not a secure context), the worker keeps the model files in IndexedDB
-// through this helper (src/worker.rs, ModelStore): { get, put, delete, keys }, each a
+// through this helper (crates/web/worker/src/model_store.rs, ModelStore): { get, put, delete, keys }, each a
 // promise; `get` answers the stored Uint8Array or undefined.
 self.ttpmapIdbStore =
   typeof indexedDB === "undefined"
@@ -42,7 +42,8 @@ self.ttpmapIdbStore =
 
 importScripts("./worker.js");
 wasm_bindgen({ module_or_path: "./worker_bg.wasm" }).catch((e) => {
+  // A ModelError::WorkerStart (crates/web/protocol), which the page words.
   self.postMessage(
-    JSON.stringify({ type: "model-failed", message: "The mapping worker could not start: " + e }),
+    JSON.stringify({ type: "model", event: { kind: "failed", error: { kind: "worker-start", detail: String(e) } } }),
   );
 });

@@ -14,6 +14,9 @@ step() { printf '\n== %s\n' "$*"; }
 # Release, because the model tests are far too slow unoptimised. LTO and a single codegen
 # unit only make the shipped binaries a little smaller and faster, while they make this
 # build much slower, so the tests turn them off (opt-level stays as in Cargo.toml).
+step "the web app's shape: no candle in the page, no file over 500 lines (scripts/check-web-layout.sh)"
+scripts/check-web-layout.sh
+
 step "cargo test --workspace --release"
 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   cargo test --workspace --release --no-fail-fast
