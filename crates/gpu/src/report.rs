@@ -1,13 +1,13 @@
 //! The classifier's sentence scoring and report mapping with the GPU encoder in place of the
 //! CPU one: the GPU computes the pooled vectors, the classifier's head and the mapping core
-//! do the rest exactly as on the CPU (`Classifier::sentence_probs`, `ttpmap_mapper::map_report`).
+//! do the rest exactly as on the CPU (`Classifier::sentence_probs`, `ttpmap_mapper::map_report`);
+//! both mapping functions drive the mapper's `MappingRun`, as the CPU path does.
 //!
 //! [`Scorer`] is what the CLI and the browser worker use: the GPU while it works, the CPU
 //! from its first error on, re-scoring the failed sentences so that a report never loses
 //! a sentence to a GPU failure.
 
-use ttpmap_mapper::segment;
-use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, ModelError, ReportMapping};
+use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, ModelError, ReportMapping, CHUNK_SENTENCES};
 
 use crate::{GpuEncoder, GpuError};
 
@@ -40,18 +40,13 @@ pub async fn map_report(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ReportMapping, GpuError> {
-    let sentences = segment::sentences(text);
-    let mut builder = classifier.mapping_builder(agg);
-    let total = sentences.len();
-    for chunk in sentences.chunks(ttpmap_mapper::CHUNK_SENTENCES) {
-        let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
+    let mut run = classifier.mapping_run(text, agg);
+    while let Some(texts) = run.next_chunk(CHUNK_SENTENCES) {
         let probs = sentence_probs(gpu, classifier, &texts, batch).await?;
-        for (s, p) in chunk.iter().zip(&probs) {
-            builder.add(s.start, s.end, p);
-        }
-        progress(builder.sentences(), total);
+        let p = run.add_scores(&probs).map_err(ModelError::from)?;
+        progress(p.done, p.total);
     }
-    Ok(builder.snapshot(classifier.manifest.threshold))
+    Ok(run.snapshot())
 }
 
 /// Which encoder a [`Scorer`] uses now.
@@ -133,17 +128,12 @@ pub async fn map_report_with_fallback(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(ReportMapping, Option<Fallback>), ModelError> {
-    let sentences = segment::sentences(text);
-    let mut builder = classifier.mapping_builder(agg);
+    let mut run = classifier.mapping_run(text, agg);
     let mut scorer = Scorer::new(classifier, gpu);
-    let total = sentences.len();
-    for chunk in sentences.chunks(ttpmap_mapper::CHUNK_SENTENCES) {
-        let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
+    while let Some(texts) = run.next_chunk(CHUNK_SENTENCES) {
         let probs = scorer.sentence_probs(&texts, batch).await?;
-        for (s, p) in chunk.iter().zip(&probs) {
-            builder.add(s.start, s.end, p);
-        }
-        progress(builder.sentences(), total);
+        let p = run.add_scores(&probs)?;
+        progress(p.done, p.total);
     }
-    Ok((builder.snapshot(classifier.manifest.threshold), scorer.fallback))
+    Ok((run.snapshot(), scorer.fallback))
 }

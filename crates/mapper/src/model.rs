@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::mapping::{AggregateConfig, Aggregation, MappingBuilder};
+use crate::run::MappingRun;
 use crate::bert::{mean_pool, BertConfig, Encoder, QuantizedWeights};
 use crate::tokenize::{length_batches, TokenizeError, Window, WindowConfig, WordPiece};
 
@@ -39,6 +40,9 @@ pub enum ModelError {
     /// The tensor computation failed.
     #[error("model computation failed: {0}")]
     Compute(#[from] candle_core::Error),
+    /// A mapping run was fed scores that do not fit its chunk.
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
 }
 
 /// A label of the classifier: a technique or sub-technique.
@@ -270,6 +274,12 @@ impl Classifier {
     /// sentence probabilities by hand (as the GPU path does), so the rule cannot be missed.
     pub fn mapping_builder(&self, agg: AggregateConfig) -> MappingBuilder {
         MappingBuilder::new(self.labels(), self.aggregate_config(agg))
+    }
+
+    /// A [`MappingRun`] over `text` with this model's labels, rule and threshold, for
+    /// callers that score its sentences themselves (the GPU path, the browser worker).
+    pub fn mapping_run<'t>(&self, text: &'t str, agg: AggregateConfig) -> MappingRun<'t> {
+        MappingRun::with_builder(text, self.mapping_builder(agg), self.manifest.threshold)
     }
 
     pub fn labels(&self) -> &[Label] {

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use ttpmap_attack::Matrix;
 use ttpmap_mapper::export::{report_layer, LayerOptions};
-use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, Manifest, ModelError, ReportMapping};
+use ttpmap_mapper::{map_report, merge_shards, AggregateConfig, BatchConfig, Classifier, Manifest, ModelError, ReportMapping};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -109,4 +109,45 @@ fn empty_text_maps_to_an_empty_result() {
     let m = map("   \n\n ");
     assert_eq!(m.sentences, 0);
     assert!(m.techniques.is_empty());
+}
+
+#[test]
+fn a_run_driven_chunk_by_chunk_and_in_shards_maps_like_map_report() {
+    let text = std::fs::read_to_string(root().join("crates/mapper/tests/fixtures/segment/trickbot.txt")).unwrap();
+    let agg = AggregateConfig::default();
+    let batch = BatchConfig::default();
+    let want = map(&text);
+    assert!(!want.detected_ids(want.threshold).is_empty(), "the fixture should detect techniques");
+    // As the browser worker drives it: shortest first, small chunks growing, an await between.
+    let mut run = model().mapping_run(&text, agg);
+    run.shortest_first();
+    let (mut size, mut calls) = (1, 0);
+    while let Some(texts) = run.next_chunk(size) {
+        let p = run.add_scores(&model().sentence_probs(&texts, batch).unwrap()).unwrap();
+        assert_eq!(p.total, want.sentences);
+        size = (size * 2).min(16);
+        calls += 1;
+    }
+    assert!(calls > 3);
+    assert_eq!(run.snapshot(), want);
+    // Three workers' shards, dealt by token count and merged as the page merges them.
+    let tokens: Vec<usize> = {
+        let run = model().mapping_run(&text, agg);
+        let texts: Vec<&str> = run.sentences().iter().map(|s| s.text(&text)).collect();
+        let mut tokens = vec![0; texts.len()];
+        for w in model().windows(&texts).unwrap() {
+            tokens[w.sentence] += w.ids.len();
+        }
+        tokens
+    };
+    let parts: Vec<ReportMapping> = (0..3)
+        .map(|shard| {
+            let mut run = model().mapping_run(&text, agg);
+            run.keep_shard(&tokens, shard, 3).unwrap();
+            run.drive(8, &mut |_, _| {}, &mut |texts| model().sentence_probs(texts, batch)).unwrap()
+        })
+        .collect();
+    assert!(parts.iter().all(|p| p.sentences > 0));
+    let refs: Vec<&ReportMapping> = parts.iter().collect();
+    assert_eq!(merge_shards(&refs, agg), want);
 }
