@@ -29,4 +29,4 @@ mod workspace;
 pub use context::PowerPreference;
 pub use encoder::{EmbeddingLookup, GpuEncoder, GpuOptions};
 pub use error::GpuError;
-pub use report::{map_report, map_report_with_fallback, sentence_probs, Backend, Fallback, Scorer};
+pub use report::{map_report, map_report_with_fallback, map_with_fallback, sentence_probs, Backend, Fallback, Scorer};

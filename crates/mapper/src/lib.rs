@@ -12,6 +12,7 @@ pub mod mapping;
 pub mod model;
 pub mod release;
 pub mod run;
+pub mod scoring;
 pub mod segment;
 pub mod similarity;
 pub mod tokenize;
@@ -20,8 +21,9 @@ pub use mapping::{
     merge_shards, score_100, sort_evidence, sort_techniques, AggregateConfig, Aggregation, Evidence, MappingBuilder, ReportMapping,
     TechniqueMapping,
 };
-pub use model::{BatchConfig, Classifier, Label, Manifest, ModelError, WeightFormat};
+pub use model::{BatchConfig, Classifier, Label, LoadedModel, Manifest, ModelError, ModelFiles, WeightFormat};
 pub use run::{MappingRun, Progress, RunError};
+pub use scoring::Scoring;
 
 /// Sentences scored per call: bounds memory for huge inputs and gives regular progress.
 pub const CHUNK_SENTENCES: usize = 256;

@@ -268,6 +268,11 @@ impl<'a> ReleaseMapper<'a> {
         self.plan
     }
 
+    /// The classifier whose labels are carried.
+    pub fn classifier(&self) -> &Classifier {
+        self.classifier
+    }
+
     /// A [`MappingRun`] over `text` with the plan's columns and the model's rule and
     /// threshold, for callers that feed [`ReleaseMapper::sentence_scores`] themselves.
     pub fn mapping_run<'t>(&self, text: &'t str, agg: AggregateConfig) -> MappingRun<'t> {
