@@ -10,12 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use ttpmap_attack::{Examples, Matrix};
-use ttpmap_mapper::release::{map_report_release, NewTechniqueConfig, ReleaseMapper, ReleaseMapping, ReleasePlan};
-use ttpmap_mapper::similarity::{
-    compute_vectors, compute_vectors_of, map_report_similarity, model_sha256, PrototypeConfig, SimilarityConfig, SimilarityMapper,
-    TechniqueVectors,
-};
-use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, ModelError, ReportMapping};
+use ttpmap_mapper::release::{NewTechniqueConfig, ReleaseMapper, ReleasePlan};
+use ttpmap_mapper::similarity::{compute_vectors, compute_vectors_of, model_sha256, PrototypeConfig, SimilarityConfig, TechniqueVectors};
+use ttpmap_mapper::{BatchConfig, Classifier, ModelError, Scoring};
 
 use crate::matrix_source::{load_matrix_file_with_examples, Builtin, Matrices, MatrixSource};
 
@@ -148,48 +145,18 @@ impl Target {
         Ok(Target { matrix, vectors: Some(vectors), release: None })
     }
 
-    /// Maps one report text onto another Enterprise release (CPU: one encoder pass feeds
-    /// the classifier's head and the new techniques' similarity); `None` when the target
-    /// is not one.
-    pub fn map_release(
-        &self,
-        classifier: &Classifier,
-        text: &str,
-        progress: &mut dyn FnMut(usize, usize),
-    ) -> Option<Result<ReleaseMapping>> {
-        let r = self.release.as_ref()?;
-        let config = r.vectors.as_ref().map(NewTechniqueConfig::for_vectors).unwrap_or(NewTechniqueConfig {
-            similarity: SimilarityConfig::default(),
-            threshold: SimilarityConfig::default().threshold,
-        });
-        Some((|| {
-            let mapper = ReleaseMapper::new(classifier, &r.plan, r.vectors.as_ref(), config)?;
-            Ok(map_report_release(&mapper, text, AggregateConfig::default(), BatchConfig::default(), progress)?)
-        })())
-    }
-
-    /// The default threshold of this mapping.
-    pub fn threshold(&self, classifier: &Classifier, config: &SimilarityConfig) -> f32 {
-        match self.vectors {
-            None => classifier.manifest.threshold,
-            Some(_) => config.threshold,
+    /// How this target's reports are scored: the one place the CLI chooses between the
+    /// classifier over its own labels, the classifier carried onto another Enterprise
+    /// release (CPU: one encoder pass feeds the classifier's head and the new techniques'
+    /// similarity) and the similarity mapping with `config`.
+    pub fn scoring<'a>(&'a self, classifier: &'a Classifier, config: &SimilarityConfig) -> Result<Scoring<'a>> {
+        if let Some(r) = &self.release {
+            let new = r.vectors.as_ref().map(NewTechniqueConfig::for_vectors).unwrap_or(NewTechniqueConfig {
+                similarity: SimilarityConfig::default(),
+                threshold: SimilarityConfig::default().threshold,
+            });
+            return Ok(Scoring::Release(ReleaseMapper::new(classifier, &r.plan, r.vectors.as_ref(), new)?));
         }
-    }
-
-    /// Maps one report text.
-    pub fn map(
-        &self,
-        classifier: &Classifier,
-        config: &SimilarityConfig,
-        text: &str,
-        progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<ReportMapping, ModelError> {
-        match &self.vectors {
-            None => map_report(classifier, text, AggregateConfig::default(), BatchConfig::default(), progress),
-            Some(v) => {
-                let mapper = SimilarityMapper::new(classifier, v, &self.matrix, *config);
-                map_report_similarity(&mapper, text, AggregateConfig::default(), BatchConfig::default(), progress)
-            }
-        }
+        Ok(Scoring::new(classifier, self.vectors.as_ref().map(|v| (v, &self.matrix, *config))))
     }
 }

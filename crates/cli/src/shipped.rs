@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use ttpmap_mapper::Manifest;
 
 use crate::cmd::usage;
 
@@ -24,9 +25,9 @@ macro_rules! public {
 
 /// The model files built into the binary, by file name.
 const MODEL: [(&str, &[u8]); 3] = [
-    ("manifest.json", public!("model/manifest.json")),
-    ("model.gguf", public!("model/model.gguf")),
-    ("tokenizer.json", public!("model/tokenizer.json")),
+    (Manifest::FILE, public!("model/manifest.json")),
+    (Manifest::WEIGHTS, public!("model/model.gguf")),
+    (Manifest::TOKENIZER, public!("model/tokenizer.json")),
 ];
 
 /// The compact matrices and technique vectors built into the binary, by file name.

@@ -91,9 +91,9 @@ fn cpu_pooled(enc: &Encoder, windows: &[Window], batch: BatchConfig) -> Vec<Vec<
 /// The shipped model, or a random one of the same shape.
 fn model() -> (BertConfig, HashMap<String, Tensor>, String) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../public/model");
-    if let (Ok(m), Ok(gguf)) = (std::fs::read_to_string(dir.join("manifest.json")), std::fs::read(dir.join("model.gguf"))) {
-        let m = Manifest::from_json(&m).expect("manifest.json");
-        let t = read_gguf_f32(&gguf, &Device::Cpu).expect("model.gguf");
+    if let (Ok(m), Ok(gguf)) = (std::fs::read_to_string(dir.join(Manifest::FILE)), std::fs::read(dir.join(Manifest::WEIGHTS))) {
+        let m = Manifest::from_json(&m).expect(Manifest::FILE);
+        let t = read_gguf_f32(&gguf, &Device::Cpu).expect(Manifest::WEIGHTS);
         return (m.encoder, t, "public/model".into());
     }
     let cfg = BertConfig::default();

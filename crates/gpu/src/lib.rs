@@ -8,9 +8,9 @@
 //! CPU encoder instead of crashing. Results match the CPU path within float rounding.
 //!
 //! ```ignore
-//! let tensors = read_gguf_f32(&gguf, &candle_core::Device::Cpu)?;
-//! let classifier = Classifier::from_tensors(manifest.clone(), &tensors, &tokenizer)?;
-//! let gpu = GpuEncoder::new(manifest.encoder.clone(), &tensors).await.ok();
+//! let files = ModelFiles::verify(manifest, gguf, tokenizer)?;
+//! let LoadedModel { classifier, tensors } = Classifier::from_files(&files, WeightFormat::F32)?;
+//! let gpu = GpuEncoder::new(classifier.manifest.encoder.clone(), &tensors).await.ok();
 //! let probs = match &gpu {
 //!     Some(gpu) => ttpmap_gpu::sentence_probs(gpu, &classifier, &sentences, batch).await?,
 //!     None => classifier.sentence_probs(&sentences, batch)?,
@@ -29,4 +29,4 @@ mod workspace;
 pub use context::PowerPreference;
 pub use encoder::{EmbeddingLookup, GpuEncoder, GpuOptions};
 pub use error::GpuError;
-pub use report::{map_report, map_report_with_fallback, sentence_probs, Backend, Fallback, Scorer};
+pub use report::{map_report, map_report_with_fallback, map_with_fallback, sentence_probs, Backend, Fallback, Scorer};

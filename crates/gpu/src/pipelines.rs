@@ -1,5 +1,8 @@
-//! The WGSL compute pipelines, compiled once per encoder. Model sizes are baked into each
-//! shader as constants prepended to its source, so workgroup arrays have fixed sizes.
+//! The WGSL compute pipelines, compiled once per encoder. Model sizes and the kernels'
+//! launch shapes are baked into each shader as constants prepended to its source from the
+//! Rust values the dispatch code uses ([`source`]), so workgroup arrays have fixed sizes and
+//! no number is written on both sides; the attention and layer-norm kernels share the
+//! workgroup reductions of reduce.wgsl, prepended likewise.
 
 use std::borrow::Cow;
 
@@ -11,9 +14,13 @@ const MATMUL: &str = include_str!("shaders/matmul.wgsl");
 const ATTENTION: &str = include_str!("shaders/attention.wgsl");
 const NORM: &str = include_str!("shaders/norm.wgsl");
 const POOL: &str = include_str!("shaders/pool.wgsl");
+/// `reduce_sum` and `reduce_max` over a workgroup of `WG` threads.
+const REDUCE: &str = include_str!("shaders/reduce.wgsl");
 
 /// Threads of the attention workgroup; the head size must divide it.
 pub(crate) const ATTENTION_THREADS: usize = 64;
+/// Threads of the layer-norm workgroup (a power of two, for the reduction).
+pub(crate) const NORM_THREADS: usize = 128;
 /// Rows per workgroup-grid line of the layer-norm kernels (`ROWS_PER_Y` in norm.wgsl).
 pub(crate) const NORM_ROWS_PER_Y: u32 = 32768;
 /// Output tile of the matmul kernel (`BM`, `BN` in matmul.wgsl).
@@ -47,7 +54,7 @@ pub(crate) fn check_supported(cfg: &BertConfig, limits: &wgpu::Limits) -> Result
         ));
     }
     let attention_bytes = 4 * (cfg.max_position_embeddings + hd + ATTENTION_THREADS);
-    let norm_bytes = 4 * (cfg.hidden_size + 128);
+    let norm_bytes = 4 * (cfg.hidden_size + NORM_THREADS);
     let shared = attention_bytes.max(norm_bytes).max(8192) as u32;
     if shared > limits.max_compute_workgroup_storage_size {
         return Err(GpuError::Unsupported(format!(
@@ -63,11 +70,38 @@ pub(crate) fn check_supported(cfg: &BertConfig, limits: &wgpu::Limits) -> Result
     Ok(())
 }
 
-fn module(device: &wgpu::Device, label: &str, header: &str, body: &str) -> wgpu::ShaderModule {
-    device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(label),
-        source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!("{header}\n{body}"))),
-    })
+/// A shader's WGSL: `u32` constants, the `f32` ones, the shared reductions when `reduce`,
+/// then the kernel's own source.
+pub(crate) fn source(u32s: &[(&str, usize)], f32s: &[(&str, f32)], reduce: bool, body: &str) -> String {
+    let mut out = String::new();
+    for (name, v) in u32s {
+        out += &format!("const {name}: u32 = {v}u;\n");
+    }
+    for (name, v) in f32s {
+        // `{:e}` is a float literal WGSL accepts for any value (1e-12 -> "1e-12").
+        out += &format!("const {name}: f32 = {v:e};\n");
+    }
+    if reduce {
+        out += REDUCE;
+    }
+    out + "\n" + body
+}
+
+/// Every shader's WGSL for this model shape, by label.
+pub(crate) fn sources(cfg: &BertConfig) -> [(&'static str, String); 4] {
+    let h = cfg.hidden_size;
+    let hd = h / cfg.num_attention_heads.max(1);
+    let eps = cfg.layer_norm_eps as f32;
+    [
+        ("attention", source(&[("H", h), ("HD", hd), ("MAX_T", cfg.max_position_embeddings), ("WG", ATTENTION_THREADS)], &[], true, ATTENTION)),
+        ("norm", source(&[("H", h), ("WG", NORM_THREADS), ("ROWS_PER_Y", NORM_ROWS_PER_Y as usize)], &[("EPS", eps)], true, NORM)),
+        ("pool", source(&[("H", h), ("WG", POOL_THREADS as usize)], &[], false, POOL)),
+        ("matmul", source(&[("BM", MATMUL_TILE as usize), ("BN", MATMUL_TILE as usize)], &[], false, MATMUL)),
+    ]
+}
+
+fn module(device: &wgpu::Device, label: &str, source: String) -> wgpu::ShaderModule {
+    device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)) })
 }
 
 fn pipeline(device: &wgpu::Device, module: &wgpu::ShaderModule, entry: &str) -> wgpu::ComputePipeline {
@@ -84,19 +118,7 @@ fn pipeline(device: &wgpu::Device, module: &wgpu::ShaderModule, entry: &str) -> 
 impl Pipelines {
     /// Compiles every shader for this model shape (errors surface in the caller's error scope).
     pub fn new(device: &wgpu::Device, cfg: &BertConfig) -> Self {
-        let h = cfg.hidden_size;
-        let hd = h / cfg.num_attention_heads;
-        // A float literal WGSL accepts for any eps (e.g. 1e-12 -> "0.000000000001").
-        let eps = format!("{:e}", cfg.layer_norm_eps as f32);
-        let attention = module(
-            device,
-            "attention",
-            &format!("const H: u32 = {h}u;\nconst HD: u32 = {hd}u;\nconst MAX_T: u32 = {}u;", cfg.max_position_embeddings),
-            ATTENTION,
-        );
-        let norm = module(device, "norm", &format!("const H: u32 = {h}u;\nconst EPS: f32 = {eps};"), NORM);
-        let pool = module(device, "pool", &format!("const H: u32 = {h}u;"), POOL);
-        let matmul = module(device, "matmul", "", MATMUL);
+        let [attention, norm, pool, matmul] = sources(cfg).map(|(label, source)| module(device, label, source));
         Self {
             matmul: pipeline(device, &matmul, "main"),
             attention: pipeline(device, &attention, "main"),
@@ -105,5 +127,39 @@ impl Pipelines {
             embed_rows: pipeline(device, &norm, "embed_rows"),
             pool: pipeline(device, &pool, "main"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// MiniLM's shape, the shipped encoder's.
+    fn minilm() -> BertConfig {
+        BertConfig { layer_norm_eps: 1e-12, ..BertConfig::default() }
+    }
+
+    #[test]
+    fn every_composed_shader_parses_and_validates() {
+        for (label, src) in sources(&minilm()) {
+            let module = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&src)));
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::default())
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{label}: {e:?}"));
+        }
+    }
+
+    #[test]
+    fn launch_shapes_come_from_rust_only() {
+        for (label, body) in [("attention", ATTENTION), ("norm", NORM), ("pool", POOL), ("matmul", MATMUL), ("reduce", REDUCE)] {
+            for name in ["WG", "ROWS_PER_Y", "BM", "BN", "H", "HD", "MAX_T", "EPS"] {
+                assert!(!body.contains(&format!("const {name}:")), "{label}.wgsl declares {name}, which Rust prepends");
+            }
+            assert!(!body.contains("fn reduce_sum") || label == "reduce", "{label}.wgsl has its own reduction");
+        }
+        let norm = &sources(&minilm())[1].1;
+        assert!(norm.contains(&format!("const WG: u32 = {NORM_THREADS}u;")));
+        assert!(norm.contains("const EPS: f32 = 1e-12;"));
+        assert!(norm.contains(&format!("const ROWS_PER_Y: u32 = {NORM_ROWS_PER_Y}u;")));
     }
 }

@@ -1,13 +1,13 @@
 //! The classifier's sentence scoring and report mapping with the GPU encoder in place of the
 //! CPU one: the GPU computes the pooled vectors, the classifier's head and the mapping core
-//! do the rest exactly as on the CPU (`Classifier::sentence_probs`, `ttpmap_mapper::map_report`).
+//! do the rest exactly as on the CPU (`Classifier::sentence_probs`, `ttpmap_mapper::map_report`);
+//! both mapping functions drive the mapper's `MappingRun`, as the CPU path does.
 //!
 //! [`Scorer`] is what the CLI and the browser worker use: the GPU while it works, the CPU
 //! from its first error on, re-scoring the failed sentences so that a report never loses
 //! a sentence to a GPU failure.
 
-use ttpmap_mapper::segment;
-use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, ModelError, ReportMapping};
+use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, ModelError, ReportMapping, Scoring, CHUNK_SENTENCES};
 
 use crate::{GpuEncoder, GpuError};
 
@@ -40,18 +40,13 @@ pub async fn map_report(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ReportMapping, GpuError> {
-    let sentences = segment::sentences(text);
-    let mut builder = classifier.mapping_builder(agg);
-    let total = sentences.len();
-    for chunk in sentences.chunks(ttpmap_mapper::CHUNK_SENTENCES) {
-        let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
+    let mut run = classifier.mapping_run(text, agg);
+    while let Some(texts) = run.next_chunk(CHUNK_SENTENCES) {
         let probs = sentence_probs(gpu, classifier, &texts, batch).await?;
-        for (s, p) in chunk.iter().zip(&probs) {
-            builder.add(s.start, s.end, p);
-        }
-        progress(builder.sentences(), total);
+        let p = run.add_scores(&probs).map_err(ModelError::from)?;
+        progress(p.done, p.total);
     }
-    Ok(builder.snapshot(classifier.manifest.threshold))
+    Ok(run.snapshot())
 }
 
 /// Which encoder a [`Scorer`] uses now.
@@ -74,19 +69,32 @@ pub struct Fallback {
 
 /// Scores sentences on the GPU while it works, and on the CPU from its first error on
 /// (device loss, validation, out of memory, anything): the failed call is scored again on
-/// the CPU, so callers get every sentence's probabilities either way. Once it has fallen
-/// back it never returns to the GPU (a lost device stays lost).
+/// the CPU, so callers get every sentence's scores either way. Once it has fallen back it
+/// never returns to the GPU (a lost device stays lost). The GPU runs only the plain
+/// classifier ([`Scoring::plain_classifier`]); the similarity and release mappings score
+/// on the CPU.
 pub struct Scorer<'a> {
-    classifier: &'a Classifier,
+    scoring: Scoring<'a>,
     gpu: Option<&'a GpuEncoder>,
     scored: usize,
     fallback: Option<Fallback>,
 }
 
 impl<'a> Scorer<'a> {
-    /// A scorer on `gpu`, or on the CPU when it is `None`.
+    /// A scorer of the classifier on `gpu`, or on the CPU when it is `None`.
     pub fn new(classifier: &'a Classifier, gpu: Option<&'a GpuEncoder>) -> Self {
-        Self { classifier, gpu, scored: 0, fallback: None }
+        Self::with_scoring(Scoring::Classifier(classifier), gpu)
+    }
+
+    /// A scorer of any mapping, on `gpu` where it can run it (the plain classifier).
+    pub fn with_scoring(scoring: Scoring<'a>, gpu: Option<&'a GpuEncoder>) -> Self {
+        let gpu = gpu.filter(|_| scoring.plain_classifier().is_some());
+        Self { scoring, gpu, scored: 0, fallback: None }
+    }
+
+    /// What it scores.
+    pub fn scoring(&self) -> &Scoring<'a> {
+        &self.scoring
     }
 
     pub fn backend(&self) -> Backend {
@@ -102,11 +110,11 @@ impl<'a> Scorer<'a> {
         self.fallback.as_ref()
     }
 
-    /// Like `Classifier::sentence_probs`. An error is the CPU's own (the tokenizer or
-    /// the candle encoder failed), never the GPU's.
+    /// Like [`Scoring::sentence_scores`] (`Classifier::sentence_probs` for the classifier).
+    /// An error is the CPU's own (the tokenizer or the candle encoder failed), never the GPU's.
     pub async fn sentence_probs<S: AsRef<str>>(&mut self, sentences: &[S], batch: BatchConfig) -> Result<Vec<Vec<f32>>, ModelError> {
-        if let Some(gpu) = self.gpu {
-            match sentence_probs(gpu, self.classifier, sentences, batch).await {
+        if let (Some(gpu), Some(classifier)) = (self.gpu, self.scoring.plain_classifier()) {
+            match sentence_probs(gpu, classifier, sentences, batch).await {
                 Ok(p) => {
                     self.scored += sentences.len();
                     return Ok(p);
@@ -117,7 +125,7 @@ impl<'a> Scorer<'a> {
                 }
             }
         }
-        let p = self.classifier.sentence_probs(sentences, batch)?;
+        let p = self.scoring.sentence_scores(sentences, batch)?;
         self.scored += sentences.len();
         Ok(p)
     }
@@ -133,17 +141,25 @@ pub async fn map_report_with_fallback(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(ReportMapping, Option<Fallback>), ModelError> {
-    let sentences = segment::sentences(text);
-    let mut builder = classifier.mapping_builder(agg);
-    let mut scorer = Scorer::new(classifier, gpu);
-    let total = sentences.len();
-    for chunk in sentences.chunks(ttpmap_mapper::CHUNK_SENTENCES) {
-        let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
+    map_with_fallback(gpu, Scoring::Classifier(classifier), text, agg, batch, progress).await
+}
+
+/// Maps `text` with `scoring` ([`Scoring::map`]), the classifier's encoder on `gpu` when
+/// given and while it works (see [`Scorer`]); `progress(done, total)` after each chunk.
+pub async fn map_with_fallback(
+    gpu: Option<&GpuEncoder>,
+    scoring: Scoring<'_>,
+    text: &str,
+    agg: AggregateConfig,
+    batch: BatchConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(ReportMapping, Option<Fallback>), ModelError> {
+    let mut run = scoring.mapping_run(text, agg);
+    let mut scorer = Scorer::with_scoring(scoring, gpu);
+    while let Some(texts) = run.next_chunk(CHUNK_SENTENCES) {
         let probs = scorer.sentence_probs(&texts, batch).await?;
-        for (s, p) in chunk.iter().zip(&probs) {
-            builder.add(s.start, s.end, p);
-        }
-        progress(builder.sentences(), total);
+        let p = run.add_scores(&probs)?;
+        progress(p.done, p.total);
     }
-    Ok((builder.snapshot(classifier.manifest.threshold), scorer.fallback))
+    Ok((run.snapshot(), scorer.fallback))
 }

@@ -5,7 +5,7 @@
 //! the opening sentences of the 5,000-word benchmark report (tests/fixtures/report-5000w.txt):
 //! on lavapipe, the software Vulkan that CI has, the encoder runs at about a sentence a
 //! second, so the whole report would take several minutes. Each text is encoded once on
-//! the GPU; its mapping is built from those probabilities as `map_report` does.
+//! the GPU; its mapping is built from those probabilities by the mapper's `MappingRun`, as `map_report` does.
 
 mod common;
 
@@ -50,11 +50,13 @@ fn fixture_reports_map_the_same_on_the_gpu() {
         assert!(diff < 0.01, "{name}: sentence probabilities differ by {diff}");
 
         let cpu_mapping = map_report(&cpu, &text, agg, batch, &mut |_, _| {}).unwrap();
-        let mut builder = cpu.mapping_builder(agg);
-        for (s, p) in spans.iter().zip(&got) {
-            builder.add(s.start, s.end, p);
-        }
-        let gpu_mapping = builder.snapshot(cpu.manifest.threshold);
+        // The GPU's probabilities through the mapper's run, in one chunk.
+        let mut run = cpu.mapping_run(&text, agg);
+        let texts = run.next_chunk(usize::MAX).unwrap();
+        assert_eq!(texts, sentences);
+        run.add_scores(&got).unwrap();
+        assert!(run.is_done());
+        let gpu_mapping = run.snapshot();
         let ids = cpu_mapping.detected_ids(cpu_mapping.threshold);
         eprintln!("{name}: detected {ids:?}");
         detected += ids.len();

@@ -9,7 +9,7 @@
 
 use ttpmap_attack::Matrix;
 use ttpmap_mapper::similarity::{Pooling, SimilarityConfig, SimilarityMapper, TechniqueVectors};
-use ttpmap_mapper::{BatchConfig, Classifier, Manifest};
+use ttpmap_mapper::{BatchConfig, Classifier, Manifest, ModelFiles, WeightFormat};
 
 fn read(p: &str) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{p}: {e}"))
@@ -20,7 +20,8 @@ fn main() {
     let fixture = args.get(1).cloned().unwrap_or("crates/mapper/tests/fixtures/cloud-sentences.json".into());
     let dir = args.get(2).cloned().unwrap_or("public/matrices".into());
     let manifest = Manifest::from_json(&String::from_utf8(read("public/model/manifest.json")).unwrap()).unwrap();
-    let classifier = Classifier::load(manifest, &read("public/model/model.gguf"), &read("public/model/tokenizer.json")).unwrap();
+    let files = ModelFiles::verify(manifest, read("public/model/model.gguf"), read("public/model/tokenizer.json")).unwrap();
+    let classifier = Classifier::from_files(&files, WeightFormat::F32).unwrap().classifier;
     let v: serde_json::Value = serde_json::from_slice(&read(&fixture)).unwrap();
     let sentences = v["sentences"].as_array().unwrap();
     println!("{:<6} {:<9} {:<6} {:>3} {:>6} {:>6}", "matrix", "pooling", "links", "n", "top-1", "top-3");

@@ -11,12 +11,19 @@ pub mod int8;
 pub mod mapping;
 pub mod model;
 pub mod release;
+pub mod run;
+pub mod scoring;
 pub mod segment;
 pub mod similarity;
 pub mod tokenize;
 
-pub use mapping::{AggregateConfig, Aggregation, Evidence, MappingBuilder, ReportMapping, TechniqueMapping};
-pub use model::{BatchConfig, Classifier, Label, Manifest, ModelError, WeightFormat};
+pub use mapping::{
+    merge_shards, score_100, sort_evidence, sort_techniques, AggregateConfig, Aggregation, Evidence, MappingBuilder, ReportMapping,
+    TechniqueMapping,
+};
+pub use model::{BatchConfig, Classifier, Label, LoadedModel, Manifest, ModelError, ModelFiles, WeightFormat};
+pub use run::{MappingRun, Progress, RunError};
+pub use scoring::Scoring;
 
 /// Sentences scored per call: bounds memory for huge inputs and gives regular progress.
 pub const CHUNK_SENTENCES: usize = 256;
@@ -30,14 +37,12 @@ pub fn map_report(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ReportMapping, ModelError> {
-    map_sentences(text, classifier.labels(), classifier.manifest.threshold, classifier.aggregate_config(agg), progress, &mut |texts| {
-        classifier.sentence_probs(texts, batch)
-    })
+    classifier.mapping_run(text, agg).drive(CHUNK_SENTENCES, progress, &mut |texts| classifier.sentence_probs(texts, batch))
 }
 
-/// The loop every sync mapping shares: segments `text`, scores the sentences chunk by
-/// chunk with `score` (one row of per-label scores per sentence), and aggregates them
-/// over `labels` into a `ReportMapping` detected at `threshold`.
+/// The synchronous mapping every sync caller shares: a [`MappingRun`] over `text`,
+/// driven [`CHUNK_SENTENCES`] at a time with `score` (one row of per-label scores per
+/// sentence), aggregated over `labels` into a `ReportMapping` detected at `threshold`.
 pub fn map_sentences(
     text: &str,
     labels: &[Label],
@@ -46,16 +51,5 @@ pub fn map_sentences(
     progress: &mut dyn FnMut(usize, usize),
     score: &mut dyn FnMut(&[&str]) -> Result<Vec<Vec<f32>>, ModelError>,
 ) -> Result<ReportMapping, ModelError> {
-    let sentences = segment::sentences(text);
-    let mut builder = MappingBuilder::new(labels, agg);
-    let total = sentences.len();
-    for chunk in sentences.chunks(CHUNK_SENTENCES) {
-        let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
-        let scores = score(&texts)?;
-        for (s, p) in chunk.iter().zip(&scores) {
-            builder.add(s.start, s.end, p);
-        }
-        progress(builder.sentences(), total);
-    }
-    Ok(builder.snapshot(threshold))
+    MappingRun::new(text, labels, threshold, agg).drive(CHUNK_SENTENCES, progress, score)
 }

@@ -2,7 +2,12 @@
 //!
 //! [`ReportMapping`] is the one type every consumer reads: the heatmap, the layer export,
 //! the SVG export and the CLI. It keeps every candidate technique down to a low floor so
-//! that a threshold can be moved afterwards without re-running the model.
+//! that a threshold can be moved afterwards without re-running the model. How techniques
+//! and evidence are ordered ([`sort_techniques`], [`sort_evidence`]), the 0-100 score
+//! ([`score_100`]) and how the mappings of a report's shards join ([`merge_shards`]) are
+//! written here only.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -33,8 +38,31 @@ pub struct TechniqueMapping {
 impl TechniqueMapping {
     /// The score on Navigator's 0-100 scale.
     pub fn score_100(&self) -> u32 {
-        (self.score * 100.0).round().clamp(0.0, 100.0) as u32
+        score_100(self.score)
     }
+
+    /// A technique's result from its evidence (any order, any length): the best
+    /// `kept` sentences, scored by `rule`.
+    pub(crate) fn from_evidence(id: String, name: String, mut evidence: Vec<Evidence>, kept: usize, rule: Aggregation) -> Self {
+        sort_evidence(&mut evidence);
+        evidence.truncate(kept);
+        TechniqueMapping { id, name, score: rule.score(&evidence), evidence }
+    }
+}
+
+/// A 0..1 score on Navigator's 0-100 scale (rounded, clamped).
+pub fn score_100(score: f32) -> u32 {
+    (score * 100.0).round().clamp(0.0, 100.0) as u32
+}
+
+/// Techniques in a mapping's order: by score (descending), then ID.
+pub fn sort_techniques(techniques: &mut [TechniqueMapping]) {
+    techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+}
+
+/// Evidence in a technique's order: by score (descending), then text order.
+pub fn sort_evidence(evidence: &mut [Evidence]) {
+    evidence.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.start.cmp(&b.start)));
 }
 
 /// The mapping of one report: candidate techniques, best first.
@@ -187,24 +215,38 @@ impl MappingBuilder {
             .enumerate()
             .filter(|(_, ev)| !ev.is_empty())
             .map(|(i, ev)| {
-                let mut ev = ev.clone();
-                sort_evidence(&mut ev);
-                ev.truncate(self.cfg.kept());
-                TechniqueMapping {
-                    id: self.labels[i].id.clone(),
-                    name: self.labels[i].name.clone(),
-                    score: self.cfg.rule.score(&ev),
-                    evidence: ev,
-                }
+                let label = &self.labels[i];
+                TechniqueMapping::from_evidence(label.id.clone(), label.name.clone(), ev.clone(), self.cfg.kept(), self.cfg.rule)
             })
             .collect();
-        techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        sort_techniques(&mut techniques);
         ReportMapping { threshold, aggregation: self.cfg.rule, sentences: self.sentences, techniques }
     }
 }
 
-fn sort_evidence(ev: &mut [Evidence]) {
-    ev.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.start.cmp(&b.start)));
+/// The mapping of all of a report's sentences from the mappings of disjoint sets of them
+/// (the shards of [`crate::run::MappingRun::keep_shard`]): per technique, the best
+/// `cfg.kept()` sentences of all, the report score made from them by the parts' own
+/// aggregation rule (`cfg.rule` only when there are no parts); the threshold of the first
+/// part; the sentences summed. Equal to what one [`MappingBuilder`] makes from all the
+/// sentences with the parts' floor and `cfg.max_evidence`.
+pub fn merge_shards(parts: &[&ReportMapping], cfg: AggregateConfig) -> ReportMapping {
+    let threshold = parts.first().map_or(0.5, |m| m.threshold);
+    let rule = parts.first().map_or(cfg.rule, |m| m.aggregation);
+    let mut by_id: BTreeMap<&str, (&str, Vec<Evidence>)> = BTreeMap::new();
+    for m in parts {
+        for t in &m.techniques {
+            let entry = by_id.entry(t.id.as_str()).or_insert_with(|| (t.name.as_str(), Vec::new()));
+            entry.1.extend(t.evidence.iter().cloned());
+        }
+    }
+    let mut techniques: Vec<TechniqueMapping> = by_id
+        .into_iter()
+        .filter(|(_, (_, ev))| !ev.is_empty())
+        .map(|(id, (name, ev))| TechniqueMapping::from_evidence(id.to_string(), name.to_string(), ev, cfg.kept(), rule))
+        .collect();
+    sort_techniques(&mut techniques);
+    ReportMapping { threshold, aggregation: rule, sentences: parts.iter().map(|m| m.sentences).sum(), techniques }
 }
 
 #[cfg(test)]

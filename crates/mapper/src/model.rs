@@ -4,6 +4,7 @@
 //! Loading verifies each file against the sha256 in the manifest, then dequantizes the
 //! weights to f32 once (small download, fast compute). Scoring is pure: text in, numbers out.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::mapping::{rescale, AggregateConfig, Aggregation, MappingBuilder};
+use crate::run::MappingRun;
 use crate::bert::{mean_pool, BertConfig, Encoder, QuantizedWeights};
 use crate::tokenize::{length_batches, TokenizeError, Window, WindowConfig, WordPiece};
 
@@ -39,6 +41,9 @@ pub enum ModelError {
     /// The tensor computation failed.
     #[error("model computation failed: {0}")]
     Compute(#[from] candle_core::Error),
+    /// A mapping run was fed scores that do not fit its chunk.
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
 }
 
 /// A label of the classifier: a technique or sub-technique.
@@ -103,6 +108,20 @@ impl From<WindowSettings> for WindowConfig {
 
 impl Manifest {
     pub const FORMAT: &'static str = "ttpmap-model/1";
+    /// The manifest's own file name in a model folder.
+    pub const FILE: &'static str = "manifest.json";
+    /// The weights' file name (GGUF).
+    pub const WEIGHTS: &'static str = "model.gguf";
+    /// The tokenizer's file name.
+    pub const TOKENIZER: &'static str = "tokenizer.json";
+    /// Every file of a model folder, the manifest first.
+    pub const FILES: [&'static str; 3] = [Self::FILE, Self::WEIGHTS, Self::TOKENIZER];
+
+    /// The sha256 the manifest records for the weights: what the model is known by
+    /// (technique vectors are stamped with it); empty when it records none.
+    pub fn weights_sha256(&self) -> &str {
+        self.files.iter().find(|f| f.name == Self::WEIGHTS).map_or("", |f| f.sha256.as_str())
+    }
 
     pub fn from_json(s: &str) -> Result<Self, ModelError> {
         let m: Manifest = serde_json::from_str(s).map_err(|e| ModelError::Manifest(e.to_string()))?;
@@ -142,6 +161,70 @@ fn own_thresholds(manifest: &Manifest) -> Result<Vec<Option<f32>>, ModelError> {
         own[i] = Some(t);
     }
     Ok(own)
+}
+
+/// A model's weights and tokenizer, each checked against its manifest's sha256: the only
+/// input [`Classifier::from_files`] takes, so no classifier is built from unchecked bytes.
+#[derive(Debug, Clone)]
+pub struct ModelFiles<'a> {
+    manifest: Manifest,
+    weights: Option<Cow<'a, [u8]>>,
+    tokenizer: Option<Cow<'a, [u8]>>,
+}
+
+impl<'a> ModelFiles<'a> {
+    /// Checks the weights ([`Manifest::WEIGHTS`]) and the tokenizer ([`Manifest::TOKENIZER`])
+    /// against `manifest`.
+    pub fn verify(manifest: Manifest, weights: impl Into<Cow<'a, [u8]>>, tokenizer: impl Into<Cow<'a, [u8]>>) -> Result<Self, ModelError> {
+        let mut files = Self::new(manifest);
+        files.add(Manifest::WEIGHTS, weights)?;
+        files.add(Manifest::TOKENIZER, tokenizer)?;
+        Ok(files)
+    }
+
+    /// No file yet: for a caller that gets the files one at a time ([`ModelFiles::add`]).
+    pub fn new(manifest: Manifest) -> Self {
+        Self { manifest, weights: None, tokenizer: None }
+    }
+
+    /// Checks the file `name` against the manifest's sha256 and keeps it. A file the
+    /// classifier does not read (one a newer manifest lists) is checked and not kept.
+    pub fn add(&mut self, name: &str, bytes: impl Into<Cow<'a, [u8]>>) -> Result<(), ModelError> {
+        let bytes = bytes.into();
+        self.manifest.verify(name, &bytes)?;
+        match name {
+            Manifest::WEIGHTS => self.weights = Some(bytes),
+            Manifest::TOKENIZER => self.tokenizer = Some(bytes),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The checked bytes of `name` (the weights or the tokenizer), once added.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        match name {
+            Manifest::WEIGHTS => self.weights.as_deref(),
+            Manifest::TOKENIZER => self.tokenizer.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The bytes of a file the classifier needs, or the error naming the missing one.
+    fn need(&self, name: &str) -> Result<&[u8], ModelError> {
+        self.get(name).ok_or_else(|| ModelError::Manifest(format!("{name} was not given (or the manifest does not list it)")))
+    }
+}
+
+/// A classifier and the f32 weights of its encoder, which the GPU encoder uploads
+/// (candle's tensors are reference-counted: with [`WeightFormat::F32`] the classifier
+/// shares them).
+pub struct LoadedModel {
+    pub classifier: Classifier,
+    pub tensors: HashMap<String, Tensor>,
 }
 
 /// Lower-case hex sha256 of `bytes`.
@@ -235,33 +318,39 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// Loads the model from the bytes of model.gguf and tokenizer.json, verifying both
-    /// against the manifest.
-    pub fn load(manifest: Manifest, gguf: &[u8], tokenizer_json: &[u8]) -> Result<Self, ModelError> {
-        Self::load_as(manifest, gguf, tokenizer_json, WeightFormat::F32)
+    /// The one way to build the classifier from model files: `files` checked against
+    /// their manifest, the encoder's dense layers held as `format`. Also returns the f32
+    /// weights (for the GPU encoder); a caller that has no use for them drops them.
+    pub fn from_files(files: &ModelFiles, format: WeightFormat) -> Result<LoadedModel, ModelError> {
+        let (weights, tokenizer) = (files.need(Manifest::WEIGHTS)?, files.need(Manifest::TOKENIZER)?);
+        let manifest = files.manifest().clone();
+        let tensors = read_gguf_f32(weights, &Device::Cpu)?;
+        let classifier = match format {
+            // Q8 keeps the file's blocks, which the f32 tensors no longer have.
+            WeightFormat::Q8 => {
+                let (f32s, quantized) = read_gguf(weights, format, &Device::Cpu)?;
+                Self::from_parts(manifest, &f32s, &quantized, format, tokenizer)?
+            }
+            WeightFormat::F32 | WeightFormat::I16 => Self::from_parts(manifest, &tensors, &QuantizedWeights::new(), format, tokenizer)?,
+        };
+        Ok(LoadedModel { classifier, tensors })
     }
 
-    /// [`Classifier::load`] with the dense layers' weights held as `format`.
-    pub fn load_as(manifest: Manifest, gguf: &[u8], tokenizer_json: &[u8], format: WeightFormat) -> Result<Self, ModelError> {
-        manifest.verify("model.gguf", gguf)?;
-        manifest.verify("tokenizer.json", tokenizer_json)?;
-        Self::from_verified(manifest, gguf, tokenizer_json, format)
+    /// Builds the classifier from f32 tensors that come from no file (the training run's,
+    /// the parity tests'), computing in f32.
+    pub fn from_tensors(manifest: Manifest, tensors: &HashMap<String, Tensor>, tokenizer_json: &[u8]) -> Result<Self, ModelError> {
+        Self::from_parts(manifest, tensors, &QuantizedWeights::new(), WeightFormat::F32, tokenizer_json)
     }
 
     /// Builds the classifier from model files already verified against the manifest.
+    #[deprecated(note = "use Classifier::from_files; kept for the browser worker until it moves, then removed")]
     pub fn from_verified(manifest: Manifest, gguf: &[u8], tokenizer_json: &[u8], format: WeightFormat) -> Result<Self, ModelError> {
         let (tensors, quantized) = read_gguf(gguf, format, &Device::Cpu)?;
         Self::from_parts(manifest, &tensors, &quantized, format, tokenizer_json)
     }
 
-    /// Builds the classifier from f32 tensors (used by training and parity tests).
-    pub fn from_tensors(manifest: Manifest, tensors: &HashMap<String, Tensor>, tokenizer_json: &[u8]) -> Result<Self, ModelError> {
-        Self::from_parts(manifest, tensors, &QuantizedWeights::new(), WeightFormat::F32, tokenizer_json)
-    }
-
-    /// Builds the classifier from f32 tensors with the dense layers computing in `format`
-    /// ([`WeightFormat::I16`] re-quantizes them; [`WeightFormat::Q8`] needs the file's
-    /// blocks, so it is built as f32 here: use [`Classifier::from_verified`] for it).
+    /// Builds the classifier from f32 tensors with the dense layers computing in `format`.
+    #[deprecated(note = "use Classifier::from_files; kept for the browser worker until it moves, then removed")]
     pub fn from_tensors_as(manifest: Manifest, tensors: &HashMap<String, Tensor>, tokenizer_json: &[u8], format: WeightFormat) -> Result<Self, ModelError> {
         Self::from_parts(manifest, tensors, &QuantizedWeights::new(), format, tokenizer_json)
     }
@@ -303,6 +392,12 @@ impl Classifier {
     /// sentence probabilities by hand (as the GPU path does), so the rule cannot be missed.
     pub fn mapping_builder(&self, agg: AggregateConfig) -> MappingBuilder {
         MappingBuilder::new(self.labels(), self.aggregate_config(agg))
+    }
+
+    /// A [`MappingRun`] over `text` with this model's labels, rule and threshold, for
+    /// callers that score its sentences themselves (the GPU path, the browser worker).
+    pub fn mapping_run<'t>(&self, text: &'t str, agg: AggregateConfig) -> MappingRun<'t> {
+        MappingRun::with_builder(text, self.mapping_builder(agg), self.manifest.threshold)
     }
 
     pub fn labels(&self) -> &[Label] {

@@ -30,8 +30,9 @@ use ttpmap_attack::layer::{BuildError, MetadataItem};
 use ttpmap_attack::{Layer, Matrix, Standing, Technique};
 
 use crate::export::{annotations, report_config, LayerOptions};
-use crate::mapping::{rescale, AggregateConfig, Evidence, MappingBuilder, ReportMapping, TechniqueMapping};
+use crate::mapping::{rescale, sort_techniques, AggregateConfig, Evidence, ReportMapping, TechniqueMapping};
 use crate::model::{BatchConfig, Classifier, Label, ModelError};
+use crate::run::MappingRun;
 use crate::similarity::{keep_best, normalise, SimilarityConfig, TechniqueVectors};
 
 /// How a technique of a release mapping was detected.
@@ -179,17 +180,11 @@ impl ReleasePlan {
             .map(|(col, mut ev)| {
                 ev.sort_by(|a, b| (a.start, a.end).cmp(&(b.start, b.end)).then(b.score.total_cmp(&a.score)));
                 ev.dedup_by(|b, a| a.start == b.start && a.end == b.end);
-                ev.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.start.cmp(&b.start)));
-                ev.truncate(kept);
-                TechniqueMapping {
-                    id: self.columns[col].id.clone(),
-                    name: self.columns[col].name.clone(),
-                    score: mapping.aggregation.score(&ev),
-                    evidence: ev,
-                }
+                let column = &self.columns[col];
+                TechniqueMapping::from_evidence(column.id.clone(), column.name.clone(), ev, kept, mapping.aggregation)
             })
             .collect();
-        techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        sort_techniques(&mut techniques);
         ReportMapping { techniques, ..mapping.clone() }
     }
 
@@ -259,6 +254,17 @@ impl<'a> ReleaseMapper<'a> {
 
     pub fn plan(&self) -> &ReleasePlan {
         self.plan
+    }
+
+    /// The classifier whose labels are carried.
+    pub fn classifier(&self) -> &Classifier {
+        self.classifier
+    }
+
+    /// A [`MappingRun`] over `text` with the plan's columns and the model's rule and
+    /// threshold, for callers that feed [`ReleaseMapper::sentence_scores`] themselves.
+    pub fn mapping_run<'t>(&self, text: &'t str, agg: AggregateConfig) -> MappingRun<'t> {
+        MappingRun::new(text, self.plan.columns(), self.classifier.manifest.threshold, self.classifier.aggregate_config(agg))
     }
 
     /// Per sentence, a score for every column of the plan: the highest classifier
@@ -375,22 +381,8 @@ pub fn map_report_release(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ReleaseMapping, ModelError> {
-    let classifier = mapper.classifier;
-    let mapping = crate::map_sentences(
-        text,
-        mapper.plan.columns(),
-        classifier.manifest.threshold,
-        classifier.aggregate_config(agg),
-        progress,
-        &mut |texts| mapper.sentence_scores(texts, batch),
-    )?;
+    let mapping = mapper.mapping_run(text, agg).drive(crate::CHUNK_SENTENCES, progress, &mut |texts| mapper.sentence_scores(texts, batch))?;
     Ok(ReleaseMapping::new(mapper.plan, mapping))
-}
-
-/// A [`MappingBuilder`] over a plan's columns with the model's rule, for callers that
-/// feed [`ReleaseMapper::sentence_scores`] by hand (in chunks, or sharded).
-pub fn release_builder(classifier: &Classifier, plan: &ReleasePlan, agg: AggregateConfig) -> MappingBuilder {
-    MappingBuilder::new(plan.columns(), classifier.aggregate_config(agg))
 }
 
 /// The Navigator layer of a report mapped onto a release: [`crate::export::report_layer`]'s,
@@ -419,7 +411,7 @@ pub fn release_layer(matrix: &Matrix, rm: &ReleaseMapping, text: &str, opts: &La
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::Aggregation;
+    use crate::mapping::{Aggregation, MappingBuilder};
     use ttpmap_attack::{Revisions, Tactic};
 
     fn technique(id: &str) -> Technique {

@@ -193,9 +193,11 @@ struct FileTechnique {
 
 const ENCODING: &str = "base64 of rows: f32le scale, then dim x int8 (value = int8 * scale)";
 
-/// sha256 of model.gguf as the manifest records it.
+/// sha256 of the model's weights as its manifest records it ([`Manifest::weights_sha256`]).
+///
+/// [`Manifest::weights_sha256`]: crate::Manifest::weights_sha256
 pub fn model_sha256(classifier: &Classifier) -> String {
-    classifier.manifest.files.iter().find(|f| f.name == "model.gguf").map(|f| f.sha256.clone()).unwrap_or_default()
+    classifier.manifest.weights_sha256().to_string()
 }
 
 /// The texts that represent `t`: name, description sentences, procedure examples.
@@ -517,6 +519,12 @@ impl<'a> SimilarityMapper<'a> {
         Self { classifier, vectors, config, links }
     }
 
+    /// A [`MappingRun`](crate::MappingRun) over `text` with the matrix's techniques and
+    /// this mapping's threshold, `agg` as given (the similarity mapping keeps the best sentence).
+    pub fn mapping_run<'t>(&self, text: &'t str, agg: AggregateConfig) -> crate::MappingRun<'t> {
+        crate::MappingRun::new(text, self.labels(), self.config.threshold, agg)
+    }
+
     pub fn labels(&self) -> &[Label] {
         &self.vectors.techniques
     }
@@ -610,9 +618,7 @@ pub fn map_report_similarity(
     batch: BatchConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ReportMapping, ModelError> {
-    crate::map_sentences(text, mapper.labels(), mapper.config.threshold, agg, progress, &mut |texts| {
-        mapper.sentence_scores(texts, batch)
-    })
+    mapper.mapping_run(text, agg).drive(crate::CHUNK_SENTENCES, progress, &mut |texts| mapper.sentence_scores(texts, batch))
 }
 
 #[cfg(test)]

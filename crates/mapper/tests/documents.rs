@@ -7,20 +7,16 @@
 //! the source text: mean Jaccard of the technique sets at least 0.85 per format (an empty
 //! union counts 1). Needs the shipped model; run with `--release`.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
+use common::root;
 use ttpmap_mapper::input::{extract_text, InputKind};
-use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, Manifest};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, WeightFormat};
 
 fn model() -> Classifier {
-    let read = |name: &str| std::fs::read(root().join("public/model").join(name)).unwrap();
-    let manifest = Manifest::from_json(&String::from_utf8(read("manifest.json")).unwrap()).unwrap();
-    Classifier::load(manifest, &read("model.gguf"), &read("tokenizer.json")).unwrap()
+    common::load(WeightFormat::F32)
 }
 
 fn detected(model: &Classifier, bytes: &[u8]) -> BTreeSet<String> {

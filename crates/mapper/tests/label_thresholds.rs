@@ -9,12 +9,13 @@ use std::collections::BTreeMap;
 
 use common::read;
 use ttpmap_mapper::mapping::rescale;
-use ttpmap_mapper::{BatchConfig, Classifier, Manifest, ModelError};
+use ttpmap_mapper::{BatchConfig, Classifier, Manifest, ModelError, ModelFiles, WeightFormat};
 
 fn load(label_thresholds: BTreeMap<String, f32>) -> Result<Classifier, ModelError> {
     let mut manifest = Manifest::from_json(&String::from_utf8(read("public/model/manifest.json")).unwrap()).unwrap();
     manifest.label_thresholds = label_thresholds;
-    Classifier::load(manifest, &read("public/model/model.gguf"), &read("public/model/tokenizer.json"))
+    let files = ModelFiles::verify(manifest, read("public/model/model.gguf"), read("public/model/tokenizer.json"))?;
+    Ok(Classifier::from_files(&files, WeightFormat::F32)?.classifier)
 }
 
 const SENTENCE: &str = "The malware creates a scheduled task to run at logon.";

@@ -2,18 +2,13 @@
 //! the f32 model's, on validation sentences whose f32 probabilities `ttpmap train` recorded
 //! in tests/fixtures/f32_reference.json when it exported the model.
 
-use std::path::PathBuf;
+mod common;
 
-use ttpmap_mapper::{BatchConfig, Classifier, Manifest};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::root;
+use ttpmap_mapper::{BatchConfig, Classifier, WeightFormat};
 
 fn model() -> Classifier {
-    let read = |n: &str| std::fs::read(root().join("public/model").join(n)).unwrap();
-    let manifest = Manifest::from_json(&String::from_utf8(read("manifest.json")).unwrap()).unwrap();
-    Classifier::load(manifest, &read("model.gguf"), &read("tokenizer.json")).unwrap()
+    common::load(WeightFormat::F32)
 }
 
 #[test]

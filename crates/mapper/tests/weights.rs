@@ -10,19 +10,14 @@
 //! measure. The integer kernel (11-bit weights per row, int16 activations) differs from
 //! f32 by about 0.001 here; it is the browser worker's default (docs/benchmarks.md).
 
-use std::path::PathBuf;
+mod common;
 
+use common::root;
 use ttpmap_mapper::segment::sentences;
-use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, Manifest, WeightFormat};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use ttpmap_mapper::{map_report, AggregateConfig, BatchConfig, Classifier, WeightFormat};
 
 fn model(format: WeightFormat) -> Classifier {
-    let read = |n: &str| std::fs::read(root().join("public/model").join(n)).unwrap();
-    let manifest = Manifest::from_json(&String::from_utf8(read("manifest.json")).unwrap()).unwrap();
-    Classifier::load_as(manifest, &read("model.gguf"), &read("tokenizer.json"), format).unwrap()
+    common::load(format)
 }
 
 #[test]

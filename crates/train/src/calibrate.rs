@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ttpmap_attack::Matrix;
 use ttpmap_mapper::mapping::rescale;
-use ttpmap_mapper::{segment, Aggregation, BatchConfig, Classifier, ModelError, CHUNK_SENTENCES};
+use ttpmap_mapper::{AggregateConfig, Aggregation, BatchConfig, Classifier, ModelError, CHUNK_SENTENCES};
 
 use crate::data::Report;
 use crate::metrics::{evaluate, parent_id, Counts, Evaluation, Level};
@@ -41,21 +41,20 @@ pub struct ScoredSet {
 }
 
 /// Scores one report's text with `classifier` (which must carry no label thresholds of its
-/// own, or the probabilities are already rescaled): per label, the two best sentences.
+/// own, or the probabilities are already rescaled), driving the mapper's one mapping loop:
+/// per label, the two best sentence probabilities the mapping keeps (those under the
+/// mapping's evidence floor count 0; no threshold can lift a label from there to detected).
 pub fn score_text(classifier: &Classifier, text: &str, batch: BatchConfig) -> Result<Vec<[f32; 2]>, ModelError> {
+    let agg = AggregateConfig { max_evidence: 2, ..AggregateConfig::default() };
+    let mut run = classifier.mapping_run(text, agg);
+    while let Some(texts) = run.next_chunk(CHUNK_SENTENCES) {
+        run.add_scores(&classifier.sentence_probs(&texts, batch)?)?;
+    }
+    let index: HashMap<&str, usize> = classifier.labels().iter().enumerate().map(|(i, l)| (l.id.as_str(), i)).collect();
     let mut top = vec![[0f32; 2]; classifier.labels().len()];
-    let sentences = segment::sentences(text);
-    for chunk in sentences.chunks(CHUNK_SENTENCES) {
-        let texts: Vec<&str> = chunk.iter().map(|s| s.text(text)).collect();
-        for row in classifier.sentence_probs(&texts, batch)? {
-            for (t, p) in top.iter_mut().zip(row) {
-                if p > t[0] {
-                    *t = [p, t[0]];
-                } else if p > t[1] {
-                    t[1] = p;
-                }
-            }
-        }
+    for t in run.snapshot().techniques {
+        let at = |i: usize| t.evidence.get(i).map_or(0.0, |e| e.score);
+        top[index[t.id.as_str()]] = [at(0), at(1)];
     }
     Ok(top)
 }

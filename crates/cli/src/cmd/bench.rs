@@ -60,7 +60,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let words = text.split_whitespace().count();
 
     let t = Instant::now();
-    let mut engine = Engine::load(&args.model)?;
+    let engine = Engine::load(&args.model)?;
     let backend = engine.backend_name();
     let load_s = t.elapsed().as_secs_f64();
 

@@ -245,18 +245,12 @@ impl Mapper<'_> {
     /// Maps one report; onto another Enterprise release, also says how each technique was
     /// detected.
     fn map(&mut self, text: &str, progress: &mut dyn FnMut(usize, usize)) -> Result<(ReportMapping, Option<ReleaseMapping>)> {
-        // Another Enterprise release: the classifier carried onto it, on the CPU.
-        if let Some(release) = self.target.map_release(&self.engine.classifier, text, progress).transpose()? {
-            return Ok((release.mapping.clone(), Some(release)));
-        }
         // The trained classifier runs on the chosen backend (GPU with CPU fallback); the
-        // similarity mapping runs on the CPU.
-        let mapping = if self.target.vectors.is_none() {
-            self.engine.map_report(text, AggregateConfig::default(), BatchConfig::default(), progress)?
-        } else {
-            self.target.map(&self.engine.classifier, &self.config, text, progress)?
-        };
-        Ok((mapping, None))
+        // release and similarity mappings run on the CPU.
+        let scoring = self.target.scoring(&self.engine.classifier, &self.config)?;
+        let mapping = self.engine.map(scoring, text, AggregateConfig::default(), BatchConfig::default(), progress)?;
+        let release = self.target.release.as_ref().map(|r| ReleaseMapping::new(&r.plan, mapping.clone()));
+        Ok((mapping, release))
     }
 }
 
@@ -270,7 +264,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     )?;
     let calibrated = target.vectors.as_ref().map(SimilarityConfig::for_vectors).unwrap_or_default();
     let config = SimilarityConfig { use_links: !args.no_links, ..calibrated };
-    let threshold = args.threshold.unwrap_or(target.threshold(&engine.classifier, &config));
+    let threshold = args.threshold.unwrap_or(target.scoring(&engine.classifier, &config)?.threshold());
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }

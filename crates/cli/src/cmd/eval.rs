@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use ttpmap_mapper::similarity::{keep_best, map_report_similarity, Pooling, ScoreMap, SimilarityConfig, SimilarityMapper};
-use ttpmap_mapper::{AggregateConfig, BatchConfig};
+use ttpmap_mapper::similarity::{keep_best, Pooling, ScoreMap, SimilarityConfig, SimilarityMapper};
+use ttpmap_mapper::{AggregateConfig, BatchConfig, Scoring};
 use ttpmap_train::data::{read_annoctr_dir, read_tram_dir, Report};
 use ttpmap_train::metrics::{evaluate, predicted, Counts, Evaluation};
 
@@ -87,7 +87,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if args.calibrate && args.similarity.is_none() {
         bail!("--calibrate calibrates the similarity mapping: give --similarity FILE too");
     }
-    let mut engine = Engine::load(&args.model)?;
+    let engine = Engine::load(&args.model)?;
     let matrix = MatrixSource::Builtin(Builtin::Enterprise).load(&Matrices::new(args.matrices.clone()))?;
     let manifest = serde_json::to_value(&engine.classifier.manifest)?;
     let remap: BTreeMap<String, String> = serde_json::from_value(manifest["training"]["remap"].clone()).unwrap_or_default();
@@ -129,18 +129,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         calibrate(&SimilarityMapper::new(&engine.classifier, v, &matrix, config), &reports)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let threshold = args.threshold.unwrap_or(if vectors.is_some() { config.threshold } else { engine.classifier.manifest.threshold });
+    let scoring = || Scoring::new(&engine.classifier, vectors.as_ref().map(|v| (v, &matrix, config)));
+    let threshold = args.threshold.unwrap_or(scoring().threshold());
     let mut pairs = Vec::new();
     let mut pairs_with_other = Vec::new();
     for (i, r) in reports.iter().enumerate() {
         eprint!("\rmapping report {}/{}", i + 1, reports.len());
-        let m = match &vectors {
-            None => engine.map_report(&r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?,
-            Some(v) => {
-                let mapper = SimilarityMapper::new(&engine.classifier, v, &matrix, config);
-                map_report_similarity(&mapper, &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?
-            }
-        };
+        let m = engine.map(scoring(), &r.text, AggregateConfig::default(), BatchConfig::default(), &mut |_, _| {})?;
         let detected: BTreeSet<String> = m.detected_ids(threshold).into_iter().collect();
         pairs.push((r.gold.clone(), detected.clone()));
         pairs_with_other.push((r.gold_with_other(), detected));

@@ -3,14 +3,12 @@
 //! (`--backend`): the CPU, or the GPU through wgpu with a fallback.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use candle_core::Tensor;
 use ttpmap_gpu::GpuEncoder;
-use ttpmap_mapper::model::read_gguf_f32;
-use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, Manifest, ReportMapping, WeightFormat};
+use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, LoadedModel, Manifest, ModelFiles, ReportMapping, Scoring, WeightFormat};
 
 /// `--model DIR`, shared by the commands that classify.
 #[derive(Debug, Clone, clap::Args)]
@@ -51,7 +49,8 @@ fn read(dir: Option<&Path>, name: &str) -> Result<Cow<'static, [u8]>> {
     match dir {
         Some(dir) => {
             let p = dir.join(name);
-            let bytes = std::fs::read(&p).with_context(|| format!("cannot read {} (--model DIR needs manifest.json, model.gguf and tokenizer.json)", p.display()))?;
+            let bytes = std::fs::read(&p)
+                .with_context(|| format!("cannot read {} (--model DIR needs {})", p.display(), Manifest::FILES.join(", ")))?;
             Ok(Cow::Owned(bytes))
         }
         None => crate::shipped::model_file(name).map(Cow::Borrowed).with_context(|| format!("ttpmap has no built-in {name}")),
@@ -61,44 +60,35 @@ fn read(dir: Option<&Path>, name: &str) -> Result<Cow<'static, [u8]>> {
 /// Reads and verifies the model in `dir` (the built-in one if `None`): the classifier (its
 /// CPU encoder's dense weights held as `format`) and the f32 tensors (which the GPU encoder
 /// uploads).
-fn load_tensors(dir: Option<&Path>, format: WeightFormat) -> Result<(Classifier, HashMap<String, Tensor>)> {
-    let manifest = Manifest::from_json(&String::from_utf8_lossy(&read(dir, "manifest.json")?))?;
-    let gguf = read(dir, "model.gguf")?;
-    let tok = read(dir, "tokenizer.json")?;
+fn load_tensors(dir: Option<&Path>, format: WeightFormat) -> Result<LoadedModel> {
+    let manifest = Manifest::from_json(&String::from_utf8_lossy(&read(dir, Manifest::FILE)?))?;
     let context = || match dir {
         Some(dir) => format!("cannot load the model in {}", dir.display()),
         None => "cannot load the model built into ttpmap".to_string(),
     };
-    manifest.verify("model.gguf", &gguf).with_context(context)?;
-    manifest.verify("tokenizer.json", &tok).with_context(context)?;
-    let tensors = read_gguf_f32(&gguf, &candle_core::Device::Cpu).with_context(context)?;
-    let classifier = match format {
-        WeightFormat::F32 => Classifier::from_tensors(manifest, &tensors, &tok),
-        WeightFormat::Q8 => Classifier::from_verified(manifest, &gguf, &tok, format),
-        WeightFormat::I16 => Classifier::from_tensors_as(manifest, &tensors, &tok, format),
-    }
-    .with_context(context)?;
-    Ok((classifier, tensors))
+    let files = ModelFiles::verify(manifest, read(dir, Manifest::WEIGHTS)?, read(dir, Manifest::TOKENIZER)?).with_context(context)?;
+    Classifier::from_files(&files, format).with_context(context)
 }
 
 /// Reads and verifies the model in `dir` (the built-in one if `None`), for CPU-only work
 /// (`ttpmap vectors`).
 pub fn load(dir: Option<&Path>) -> Result<Classifier> {
-    Ok(load_tensors(dir, WeightFormat::F32)?.0)
+    Ok(load_tensors(dir, WeightFormat::F32)?.classifier)
 }
 
 /// The model and the encoder that runs it. After a GPU failure the GPU is dropped and
 /// every later report runs on the CPU.
 pub struct Engine {
     pub classifier: Classifier,
-    gpu: Option<GpuEncoder>,
+    /// A cell, so that a mapping borrowing `classifier` can still drop the GPU.
+    gpu: RefCell<Option<GpuEncoder>>,
 }
 
 impl Engine {
     /// Loads the model and, unless `--backend cpu`, the GPU encoder; says on stderr which
     /// encoder runs and why.
     pub fn load(args: &ModelArgs) -> Result<Self> {
-        let (classifier, tensors) = load_tensors(args.dir.as_deref(), args.weights)?;
+        let LoadedModel { classifier, tensors } = load_tensors(args.dir.as_deref(), args.weights)?;
         let gpu = match args.backend {
             Backend::Cpu => None,
             Backend::Auto | Backend::Wgpu => {
@@ -125,42 +115,44 @@ impl Engine {
         if let (Some(gpu), Some(n)) = (&gpu, args.lose_gpu_after) {
             gpu.lose_device_after_batches(n);
         }
-        Ok(Self { classifier, gpu })
+        Ok(Self { classifier, gpu: RefCell::new(gpu) })
     }
 
     /// "wgpu" or "cpu": what will run the next report.
     pub fn backend_name(&self) -> &'static str {
-        if self.gpu.is_some() {
+        if self.gpu.borrow().is_some() {
             "wgpu"
         } else {
             "cpu"
         }
     }
 
-    /// Maps one report text on the GPU, or on the CPU when there is none or it fails
-    /// part-way (then the CPU finishes the report and maps every later one).
-    pub fn map_report(
-        &mut self,
+    /// Maps one report text with `scoring` (the classifier, or a mapping built on it): the
+    /// classifier's encoder on the GPU when there is one, else or after a GPU failure on
+    /// the CPU (which then finishes the report and maps every later one).
+    pub fn map(
+        &self,
+        scoring: Scoring<'_>,
         text: &str,
         agg: AggregateConfig,
         batch: BatchConfig,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ReportMapping> {
-        let (mapping, fallback) = pollster::block_on(ttpmap_gpu::map_report_with_fallback(
-            self.gpu.as_ref(),
-            &self.classifier,
-            text,
-            agg,
-            batch,
-            progress,
-        ))?;
+        let gpu = self.gpu.borrow();
+        let (mapping, fallback) = pollster::block_on(ttpmap_gpu::map_with_fallback(gpu.as_ref(), scoring, text, agg, batch, progress))?;
+        drop(gpu);
         if let Some(f) = fallback {
             eprintln!(
                 "warning: the GPU failed after {} sentences ({}); the CPU finished the report and maps the rest",
                 f.after_sentences, f.error
             );
-            self.gpu = None;
+            self.gpu.replace(None);
         }
         Ok(mapping)
+    }
+
+    /// [`Engine::map`] with the classifier over its own labels.
+    pub fn map_report(&self, text: &str, agg: AggregateConfig, batch: BatchConfig, progress: &mut dyn FnMut(usize, usize)) -> Result<ReportMapping> {
+        self.map(Scoring::Classifier(&self.classifier), text, agg, batch, progress)
     }
 }

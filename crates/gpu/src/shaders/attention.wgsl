@@ -1,7 +1,8 @@
 // Self-attention for one query token of one head of one row per workgroup:
 // scores = q.k / sqrt(HD) + (mask - 1) * 10000, softmax over keys, context = probs . v.
 // qkv is [rows*seq, 3H] (query | key | value); ctx is [rows*seq, H].
-// HD (head size), H (hidden) and MAX_T (position table length) are prepended as constants.
+// HD (head size), H (hidden), MAX_T (position table length) and WG (threads) are prepended
+// from Rust, with the reductions of reduce.wgsl.
 
 struct Params {
     rows: u32,
@@ -15,42 +16,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> mask: array<f32>;
 @group(0) @binding(3) var<storage, read_write> ctx: array<f32>;
 
-const WG: u32 = 64u;
 const PARTS: u32 = WG / HD;
 
 var<workgroup> scores: array<f32, MAX_T>;
 var<workgroup> q: array<f32, HD>;
-var<workgroup> red: array<f32, WG>;
 
-fn reduce_max(lid: u32, v: f32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            red[lid] = max(red[lid], red[lid + s]);
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
-
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            red[lid] = red[lid] + red[lid + s];
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
-
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = wg.x;
     let h = wg.y;

@@ -2,7 +2,8 @@
 // A 64x64 output tile per workgroup of 16x16 threads, K in steps of 16; thread (tx, ty)
 // owns the 4x4 block at rows 4ty.., columns 4tx... x and W are read as vec4 along K
 // (K % 4 == 0) and stored transposed in workgroup memory, so that the inner loop is two
-// vec4 loads and four vec4 FMAs.
+// vec4 loads and four vec4 FMAs. BM and BN (the output tile, 64: the dispatch code's
+// MATMUL_TILE) are prepended from Rust.
 
 struct Params {
     m: u32,
@@ -17,8 +18,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-const BM: u32 = 64u;
-const BN: u32 = 64u;
 const BK: u32 = 16u;
 
 // xs[kk * 16 + r] holds rows 4r..4r+3 of the x tile at k0 + kk; ws likewise for W's rows.

@@ -1,6 +1,7 @@
 // Layer norms, one token row per workgroup: the embedding sum (gathered on the GPU from
 // token ids, or gathered on the CPU and uploaded), and residual + layer norm after each
-// dense layer. H (hidden) and EPS are prepended as constants.
+// dense layer. H (hidden), EPS, WG (threads) and ROWS_PER_Y (rows per line of the
+// workgroup grid) are prepended from Rust, with the reductions of reduce.wgsl.
 
 struct Params {
     tokens: u32,
@@ -17,25 +18,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<storage, read> ids: array<u32>;
 
-const WG: u32 = 128u;
-const ROWS_PER_Y: u32 = 32768u;
-
 var<workgroup> v: array<f32, H>;
-var<workgroup> red: array<f32, WG>;
-
-fn reduce_sum(lid: u32, x: f32) -> f32 {
-    red[lid] = x;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            red[lid] = red[lid] + red[lid + s];
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 // Normalizes v (already filled by this thread's columns) into out[row].
 fn normalize_into(row: u32, lid: u32) {
@@ -56,7 +39,7 @@ fn normalize_into(row: u32, lid: u32) {
 }
 
 // out = LN(a + b), a and b both [tokens, H].
-@compute @workgroup_size(128, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn residual(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let row = wg.y * ROWS_PER_Y + wg.x;
     if (row >= p.tokens) {
@@ -69,7 +52,7 @@ fn residual(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
 }
 
 // out = LN(word[ids[row]] + pos_type[row % seq]); a is the [vocab, H] word table.
-@compute @workgroup_size(128, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn embed_gather(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let row = wg.y * ROWS_PER_Y + wg.x;
     if (row >= p.tokens) {
@@ -84,7 +67,7 @@ fn embed_gather(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
 }
 
 // out = LN(a[row] + pos_type[row % seq]); a holds word rows gathered on the CPU.
-@compute @workgroup_size(128, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn embed_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let row = wg.y * ROWS_PER_Y + wg.x;
     if (row >= p.tokens) {

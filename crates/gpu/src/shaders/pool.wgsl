@@ -1,5 +1,5 @@
 // Mean of the hidden states over real tokens: x [rows*seq, H], mask [rows*seq] -> [rows, H].
-// H is prepended as a constant.
+// H (hidden) and WG (threads per workgroup along H) are prepended from Rust.
 
 struct Params {
     rows: u32,
@@ -13,7 +13,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> mask: array<f32>;
 @group(0) @binding(3) var<storage, read_write> pooled: array<f32>;
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = gid.x;
     let r = gid.y;

@@ -9,9 +9,9 @@ use std::sync::Once;
 use candle_core::{Device, Tensor};
 use ttpmap_gpu::{GpuEncoder, GpuError, GpuOptions};
 use ttpmap_mapper::bert::{tensor_names, BertConfig};
-use ttpmap_mapper::model::{read_gguf_f32, HEAD_BIAS, HEAD_WEIGHT};
+use ttpmap_mapper::model::{HEAD_BIAS, HEAD_WEIGHT};
 use ttpmap_mapper::tokenize::Window;
-use ttpmap_mapper::{Classifier, Manifest};
+use ttpmap_mapper::{Classifier, LoadedModel, Manifest, ModelFiles, WeightFormat};
 
 pub const LAVAPIPE: &str = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
 
@@ -169,17 +169,16 @@ pub fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
 /// The shipped model (public/model): tensors, manifest and classifier; `None` before it is built.
 pub fn shipped_model() -> Option<(Manifest, HashMap<String, Tensor>, Classifier)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../public/model");
-    let Ok(manifest) = std::fs::read_to_string(dir.join("manifest.json")) else {
+    let Ok(manifest) = std::fs::read_to_string(dir.join(Manifest::FILE)) else {
         eprintln!("public/model is not built yet: shipped-model checks skipped");
         return None;
     };
     let manifest = Manifest::from_json(&manifest).unwrap();
-    let gguf = std::fs::read(dir.join("model.gguf")).unwrap();
-    let tokenizer = std::fs::read(dir.join("tokenizer.json")).unwrap();
-    // Checksums are the mapper's tests' business; dequantize once and share the tensors.
-    let tensors = read_gguf_f32(&gguf, &Device::Cpu).unwrap();
-    let cpu = Classifier::from_tensors(manifest.clone(), &tensors, &tokenizer).unwrap();
-    Some((manifest, tensors, cpu))
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    // As the CLI and the browser worker load it: the classifier and the f32 tensors it shares.
+    let files = ModelFiles::verify(manifest.clone(), read(Manifest::WEIGHTS), read(Manifest::TOKENIZER)).unwrap();
+    let LoadedModel { classifier, tensors } = Classifier::from_files(&files, WeightFormat::F32).unwrap();
+    Some((manifest, tensors, classifier))
 }
 
 /// Same techniques detected at the model's threshold, and every candidate's score within 0.01
