@@ -1,4 +1,6 @@
-// Shared harness for the browser tests: a static server for dist/ and a headless Chromium.
+// The one harness of the browser tests: a static server for dist/, a headless Chromium,
+// pages that log what they do, and `harness()`, which every tests/e2e/*.test.mjs calls once
+// so that each file holds only its tests and every test gets the same checks after it.
 //
 // The server is deliberately tiny and strict: it serves only files under dist/, mounted at
 // a sub-path (BASE), so a leading "/" anywhere in the site shows up as a 404 and a failed
@@ -6,6 +8,8 @@
 // leaves the site's own origin.
 
 import http from "node:http";
+import { before, beforeEach, afterEach, after } from "node:test";
+import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -115,7 +119,12 @@ export async function startServer({ root = DIST, base = BASE, fallbacks = FALLBA
     hits,
     corrupt,
     hidden: hiddenNow,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+    // Idempotent: a test may close the server itself (the network cut) before the harness does.
+    close: () => new Promise((resolve) => {
+      if (!server.listening) return resolve();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
   };
 }
 
@@ -161,7 +170,8 @@ export async function launchBrowser({ args = [], viewport = { width: 1600, heigh
 }
 
 /**
- * Opens a new page that records what it does:
+ * Opens a new page that records what it does (for a test, use the harness's `openPage`,
+ * which also checks the record after the test):
  * requests (every URL), consoleErrors, pageErrors and dialogs (which are dismissed).
  */
 export async function openPage(context) {
@@ -231,3 +241,117 @@ export const SHORT_REPORT = [
   "",
   "Finally, they compressed the collected documents into password-protected RAR archives and exfiltrated them over the existing HTTPS command and control channel.",
 ].join("\n");
+
+/**
+ * The checks every test page passes after its test: no request left `origin` (the site's
+ * own), no console error but those matching one of `allowConsoleErrors` (RegExps, each
+ * given by the test that provokes it), no uncaught exception, no dialog.
+ */
+export function assertCleanPage(log, origin, allowConsoleErrors = []) {
+  assert.deepEqual(foreignRequests(log, origin), [], "requests outside the site's origin");
+  const unexpected = log.consoleErrors.filter((m) => !allowConsoleErrors.some((re) => re.test(m)));
+  assert.deepEqual(unexpected, [], "console errors");
+  assert.deepEqual(log.pageErrors, [], "uncaught page errors");
+  assert.deepEqual(log.dialogs, [], "dialogs");
+}
+
+/**
+ * Registers the node:test hooks of one test file and returns its harness, `h`:
+ *
+ * - `h.server`, `h.browser`: the file's server for dist/ and its Chromium, started before
+ *   its first test (unless `{ server: false }` / `{ browser: false }`), closed after its last.
+ * - `h.startServer(options)`, `h.launchBrowser(options)`, `h.tempDir(prefix)`: more of each
+ *   for one test (a server with files hidden, a fresh profile, Chromium flags, a copy of
+ *   dist/), closed or deleted after that test.
+ * - `h.openPage({ context, origin, allowConsoleErrors })`: a logging page (see openPage) in
+ *   `context` (the file's browser by default) whose only allowed origin is `origin` (the
+ *   file's server by default).
+ * - `h.app({ query, url, context, origin, init, allowConsoleErrors })`: such a page on the
+ *   app (`url`, by default the file's server, plus `query`), loaded once the matrix is
+ *   drawn; `init(page)` runs first (init scripts).
+ *
+ * After each test, for every page it opened: localStorage is cleared (tests do not leak
+ * into each other), the page is closed and assertCleanPage checks its log; then the test's
+ * own browsers, servers and folders go. A test that expects a console error passes
+ * `allowConsoleErrors` for that page, with the reason beside it.
+ */
+export function harness({ server: withServer = true, browser: withBrowser = true } = {}) {
+  const fileScope = { pages: [], browsers: [], servers: [], dirs: [] };
+  let testScope = null;
+  const scope = () => testScope ?? fileScope;
+
+  const h = {
+    server: undefined,
+    browser: undefined,
+    async startServer(options) {
+      const server = await startServer(options);
+      scope().servers.push(server);
+      return server;
+    },
+    async launchBrowser(options) {
+      const browser = await launchBrowser(options);
+      scope().browsers.push(browser);
+      return browser;
+    },
+    async tempDir(prefix = "ttpmap-e2e-") {
+      const dir = await mkdtemp(path.join(tmpdir(), prefix));
+      scope().dirs.push(dir);
+      return dir;
+    },
+    async openPage({ context, origin, allowConsoleErrors = [] } = {}) {
+      context ??= h.browser?.context;
+      origin ??= h.server?.origin;
+      assert.ok(context, "openPage needs a browser context (this file launches none)");
+      assert.ok(origin, "openPage needs the site's origin (this file starts no server)");
+      const opened = await openPage(context);
+      scope().pages.push({ ...opened, origin, allowConsoleErrors });
+      return opened;
+    },
+    async app({ query = "", url, context, origin, init, allowConsoleErrors } = {}) {
+      url ??= h.server.url;
+      origin ??= new URL(url).origin;
+      const opened = await h.openPage({ context, origin, allowConsoleErrors });
+      if (init) await init(opened.page);
+      await gotoApp(opened, url + query);
+      return opened;
+    },
+  };
+
+  /** Checks and closes `s`'s pages, then closes the rest of it; throws the first failure. */
+  async function release(s) {
+    const failures = [];
+    for (const { page, log, origin, allowConsoleErrors } of s.pages.splice(0)) {
+      await page.evaluate(() => localStorage.clear()).catch(() => {});
+      await page.close().catch(() => {});
+      try {
+        assertCleanPage(log, origin, allowConsoleErrors);
+      } catch (e) {
+        failures.push(e);
+      }
+    }
+    for (const browser of s.browsers.splice(0)) await browser.close().catch((e) => failures.push(e));
+    for (const server of s.servers.splice(0)) {
+      if (server.served.length) {
+        console.log(`# stand-ins served (not in dist/): ${[...new Set(server.served)].join(", ")}`);
+      }
+      await server.close();
+    }
+    for (const dir of s.dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+    if (failures.length) throw failures[0];
+  }
+
+  before(async () => {
+    if (withServer) h.server = await h.startServer();
+    if (withBrowser) h.browser = await h.launchBrowser();
+  });
+  beforeEach(() => {
+    testScope = { pages: [], browsers: [], servers: [], dirs: [] };
+  });
+  afterEach(async () => {
+    const s = testScope;
+    testScope = null;
+    await release(s);
+  });
+  after(() => release(fileScope));
+  return h;
+}

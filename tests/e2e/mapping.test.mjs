@@ -2,17 +2,13 @@
 // retry), the heatmap, evidence, threshold, decisions, exports and import, persistence,
 // cancel, responsiveness, and bad input. The model runs in the page's Web Worker.
 
-import { test, before, after, afterEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, writeFile, mkdtemp, rm } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  startServer, launchBrowser, openPage, gotoApp, foreignRequests, waitForState, flipBytes,
-  SHORT_REPORT, REPO_ROOT,
-} from "./lib.mjs";
+import { harness, gotoApp, waitForState, flipBytes, SHORT_REPORT, REPO_ROOT } from "./lib.mjs";
 
 const LONG_REPORT = await readFile(path.join(REPO_ROOT, "tests/fixtures/report-5000w.txt"), "utf8");
 const TITLE = SHORT_REPORT.split("\n")[0];
@@ -23,39 +19,10 @@ const MODEL_BYTES = MANIFEST.files.reduce((n, f) => n + f.bytes, 0);
 /** The CLI built by `cargo test --release` (scripts/test.sh runs that before these tests). */
 const TTPMAP = process.env.TTPMAP_BIN ?? path.join(REPO_ROOT, "target/release/ttpmap");
 
-let server;
-let browser;
-const pages = [];
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-/** A fresh page on the app (`query` added to its URL); its log is checked after each test. */
-async function app({ allowErrors = [], query = "" } = {}) {
-  const opened = await openPage(browser.context);
-  opened.allowErrors = allowErrors;
-  pages.push(opened);
-  await gotoApp(opened, server.url + query);
-  return opened;
-}
-
-afterEach(async () => {
-  for (const { page, log, allowErrors } of pages.splice(0)) {
-    await page.close();
-    assert.deepEqual(foreignRequests(log, server.origin), [], "requests outside the site's origin");
-    const unexpected = log.consoleErrors.filter((m) => !allowErrors.some((re) => re.test(m)));
-    assert.deepEqual(unexpected, [], "console errors");
-    assert.deepEqual(log.pageErrors, [], "uncaught page errors");
-    assert.deepEqual(log.dialogs, [], "dialogs");
-  }
-});
+// Every test's pages are checked after it (lib.mjs, harness): no request outside the
+// site's origin, no console error, no uncaught exception, no dialog.
+const h = harness();
+const app = (options) => h.app(options);
 
 /** Scores shown on technique cells: { "T1566.001": 87, ... }. */
 async function scoredCells(page) {
@@ -106,11 +73,7 @@ async function download(page, testid) {
 }
 
 test("the first map downloads the model with progress (bytes of total); the mapping survives a reload until Clear; later visits load the model from the cache with no request", async () => {
-  const opened = await openPage(browser.context);
-  opened.allowErrors = [];
-  pages.push(opened);
-  await recordProgress(opened.page);
-  await gotoApp(opened, server.url);
+  const opened = await app({ init: recordProgress });
   const { page, log } = opened;
   assert.equal(await page.getByTestId("heatmap").getAttribute("data-state"), "idle");
 
@@ -133,7 +96,7 @@ test("the first map downloads the model with progress (bytes of total); the mapp
   assert.ok(mapping.length >= 1, `mapping progress was shown: ${JSON.stringify(progress)}`);
   for (const p of mapping) assert.match(p.text, new RegExp(`^Mapping: ${p.done} of ${p.total} sentences`));
   assert.equal(progress.at(-1).phase, "done");
-  assert.equal(server.hits.get("model/model.gguf"), 1, "the model was downloaded once");
+  assert.equal(h.server.hits.get("model/model.gguf"), 1, "the model was downloaded once");
 
   const scores = await scoredCells(page);
   assert.ok(Object.keys(scores).length > 0, "some techniques are detected");
@@ -144,7 +107,7 @@ test("the first map downloads the model with progress (bytes of total); the mapp
   assert.match(await page.getByTestId("progress").innerText(), /Mapped \d+ sentences in/);
 
   // Reload: the text, the mapping and the threshold come back from localStorage.
-  await gotoApp(opened, server.url);
+  await gotoApp(opened, h.server.url);
   assert.equal(await page.getByTestId("report-input").inputValue(), SHORT_REPORT);
   assert.equal(await page.getByTestId("heatmap").getAttribute("data-state"), "done");
   assert.deepEqual(await scoredCells(page), scores);
@@ -155,14 +118,14 @@ test("the first map downloads the model with progress (bytes of total); the mapp
   await page.getByTestId("map-button").click();
   await waitForState(opened, "done");
   assert.deepEqual(modelRequests(log, from), [], "no request for the model");
-  assert.equal(server.hits.get("model/model.gguf"), 1, "the cached model was used");
+  assert.equal(h.server.hits.get("model/model.gguf"), 1, "the cached model was used");
   assert.deepEqual(await scoredCells(page), scores, "the same text maps the same way");
 
   // Clear forgets the text and the mapping, also after a reload.
   await page.getByTestId("clear-button").click();
   assert.equal(await page.getByTestId("heatmap").getAttribute("data-state"), "idle");
   assert.deepEqual(await scoredCells(page), {});
-  await gotoApp(opened, server.url);
+  await gotoApp(opened, h.server.url);
   assert.equal(await page.getByTestId("report-input").inputValue(), "");
   assert.equal(await page.getByTestId("heatmap").getAttribute("data-state"), "idle");
   assert.deepEqual(await scoredCells(page), {});
@@ -261,7 +224,7 @@ test("the threshold re-filters the heatmap at once, without the model", async ()
   await map(page, SHORT_REPORT);
   await waitForState(opened, "done");
   const atDefault = await scoredCells(page);
-  const hitsBefore = server.hits.get("worker-boot.js");
+  const hitsBefore = h.server.hits.get("worker-boot.js");
   const status = await page.getByTestId("progress").innerText();
 
   await setThreshold(page, 100);
@@ -318,7 +281,7 @@ test("the threshold re-filters the heatmap at once, without the model", async ()
   await page.getByTestId("detected-only").uncheck();
   assert.equal(await page.locator('[data-testid="heatmap"] li.technique').count(), allRows, "the whole matrix");
   // The model never ran again: no new worker, no new run, the same finished status.
-  assert.equal(server.hits.get("worker-boot.js"), hitsBefore, "no new worker");
+  assert.equal(h.server.hits.get("worker-boot.js"), hitsBefore, "no new worker");
   assert.equal(await page.getByTestId("heatmap").getAttribute("data-state"), "done");
   assert.equal(await page.getByTestId("progress").innerText(), status);
 });
@@ -376,14 +339,10 @@ test("dismissing and adding techniques change the heatmap and the exported layer
   // The project's own layer rules, as `ttpmap layer validate` applies them (against
   // Enterprise ATT&CK v18.1: IDs, tactics, parents).
   assert.ok(existsSync(TTPMAP), `${TTPMAP} is missing: build it (cargo build --release -p ttpmap-cli) or set TTPMAP_BIN`);
-  const dir = await mkdtemp(path.join(tmpdir(), "ttpmap-layer-"));
-  try {
-    await writeFile(path.join(dir, name), body);
-    const out = execFileSync(TTPMAP, ["layer", "validate", "--matrix", "enterprise", path.join(dir, name)], { cwd: REPO_ROOT, encoding: "utf8" });
-    t.diagnostic(`ttpmap layer validate: ${out.trim()}`);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const dir = await h.tempDir("ttpmap-layer-");
+  await writeFile(path.join(dir, name), body);
+  const out = execFileSync(TTPMAP, ["layer", "validate", "--matrix", "enterprise", path.join(dir, name)], { cwd: REPO_ROOT, encoding: "utf8" });
+  t.diagnostic(`ttpmap layer validate: ${out.trim()}`);
 
   // The SVG image shows the same cells.
   const svg = await download(page, "export-svg");
@@ -533,7 +492,7 @@ test("several workers sharing a report give the mapping one worker gives, and co
   // About 80 sentences of the 5,000-word report.
   const text = LONG_REPORT.slice(0, LONG_REPORT.indexOf("\n", 12000));
   const mapWith = async (workers) => {
-    const started = server.hits.get("worker-boot.js") ?? 0;
+    const started = h.server.hits.get("worker-boot.js") ?? 0;
     const opened = await app({ query: `?workers=${workers}` });
     const { page } = opened;
     await map(page, text);
@@ -542,7 +501,7 @@ test("several workers sharing a report give the mapping one worker gives, and co
     const [done, total] = [Number(await progress.getAttribute("data-done")), Number(await progress.getAttribute("data-total"))];
     const session = await page.evaluate(() => JSON.parse(localStorage.getItem("ttpmap.session")));
     await page.getByTestId("clear-button").click();
-    return { workers: (server.hits.get("worker-boot.js") ?? 0) - started, done, total, mapping: session.mapping };
+    return { workers: (h.server.hits.get("worker-boot.js") ?? 0) - started, done, total, mapping: session.mapping };
   };
   const one = await mapWith(1);
   const three = await mapWith(3);
@@ -647,73 +606,71 @@ test("a dropped or opened image or binary file is refused with a clear message, 
 });
 
 test("a failed or corrupted model download shows a clear error and a retry, the text kept; a corrupted cached model is downloaded again", async () => {
-  // A fresh profile: nothing cached yet.
-  const fresh = await launchBrowser();
-  const opened = await openPage(fresh.context);
-  const { page, log } = opened;
+  // A fresh profile: nothing cached yet. Chromium logs the dropped download, and the page
+  // logs the two errors it shows (the failed download, then the corrupted one); those are
+  // the expected ones.
+  const fresh = await h.launchBrowser();
+  const opened = await h.app({
+    context: fresh.context,
+    allowConsoleErrors: [
+      /net::ERR_CONNECTION_RESET/,
+      /^Could not download the model \(model\/model\.gguf: Failed to fetch\)\. Check the connection and retry\.$/,
+      /^The downloaded model is corrupted and was not used: model\.gguf is corrupted: sha256 [0-9a-f]{64} does not match the manifest's [0-9a-f]{64}\. Retry to download it again\.$/,
+    ],
+  });
+  const { page } = opened;
   const gguf = "**/model/model.gguf";
-  try {
-    await gotoApp(opened, server.url);
-    const hits = () => server.hits.get("model/model.gguf") ?? 0;
-    const before = hits();
+  const hits = () => h.server.hits.get("model/model.gguf") ?? 0;
+  const before = hits();
 
-    // The download fails (the network drops it).
-    await fresh.context.route(gguf, (route) => route.abort("connectionreset"));
-    await map(page, SHORT_REPORT);
-    await waitForState(opened, "error");
-    assert.match(await page.getByTestId("map-error").innerText(), /Could not download the model .*retry/i);
-    assert.equal(await page.getByTestId("report-input").inputValue(), SHORT_REPORT, "the text is kept");
-    await fresh.context.unroute(gguf);
+  // The download fails (the network drops it).
+  await fresh.context.route(gguf, (route) => route.abort("connectionreset"));
+  await map(page, SHORT_REPORT);
+  await waitForState(opened, "error");
+  assert.match(await page.getByTestId("map-error").innerText(), /Could not download the model .*retry/i);
+  assert.equal(await page.getByTestId("report-input").inputValue(), SHORT_REPORT, "the text is kept");
+  await fresh.context.unroute(gguf);
 
-    // The download comes in corrupted (same length, other bytes), answered by the browser's
-    // request routing: the sha256 check refuses it.
-    await fresh.context.route(gguf, async (route) => {
-      const response = await route.fetch();
-      await route.fulfill({ response, body: flipBytes(await response.body()) });
-    });
-    await page.getByTestId("retry-button").click();
-    await waitForState(opened, "error");
-    assert.match(await page.getByTestId("map-error").innerText(), /corrupted and was not used.*sha256/i);
-    assert.equal(await page.getByTestId("report-input").inputValue(), SHORT_REPORT, "the text is kept");
-    assert.equal(hits(), before + 1, "the corrupted copy came from the site");
-    await fresh.context.unroute(gguf);
+  // The download comes in corrupted (same length, other bytes), answered by the browser's
+  // request routing: the sha256 check refuses it.
+  await fresh.context.route(gguf, async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, body: flipBytes(await response.body()) });
+  });
+  await page.getByTestId("retry-button").click();
+  await waitForState(opened, "error");
+  assert.match(await page.getByTestId("map-error").innerText(), /corrupted and was not used.*sha256/i);
+  assert.equal(await page.getByTestId("report-input").inputValue(), SHORT_REPORT, "the text is kept");
+  assert.equal(hits(), before + 1, "the corrupted copy came from the site");
+  await fresh.context.unroute(gguf);
 
-    // Retry: a good download maps the text.
-    await page.getByTestId("retry-button").click();
-    await waitForState(opened, "done");
-    assert.equal(hits(), before + 2, "retry downloaded it again");
-    assert.equal(await page.getByTestId("map-error").count(), 0);
-    assert.ok(Object.keys(await scoredCells(page)).length > 0);
+  // Retry: a good download maps the text.
+  await page.getByTestId("retry-button").click();
+  await waitForState(opened, "done");
+  assert.equal(hits(), before + 2, "retry downloaded it again");
+  assert.equal(await page.getByTestId("map-error").count(), 0);
+  assert.ok(Object.keys(await scoredCells(page)).length > 0);
 
-    // Damage the cached copy: the next load notices, evicts it and downloads it again.
-    const damaged = await page.evaluate(async () => {
-      const cache = await caches.open("ttpmap-model");
-      const keys = (await cache.keys()).map((r) => r.url).filter((u) => u.includes("model.gguf"));
-      for (const k of keys) await cache.put(k, new Response(new Uint8Array([1, 2, 3])));
-      return keys.length;
-    });
-    assert.equal(damaged, 1, "the model was cached under one key");
-    await gotoApp(opened, server.url);
-    await page.getByTestId("map-button").click();
-    await waitForState(opened, "done");
-    assert.equal(hits(), before + 3, "the damaged copy was replaced by a download");
-    assert.deepEqual(foreignRequests(log, server.origin), []);
-    assert.deepEqual(log.pageErrors, []);
-  } finally {
-    await page.close();
-    await fresh.close();
-  }
+  // Damage the cached copy: the next load notices, evicts it and downloads it again.
+  const damaged = await page.evaluate(async () => {
+    const cache = await caches.open("ttpmap-model");
+    const keys = (await cache.keys()).map((r) => r.url).filter((u) => u.includes("model.gguf"));
+    for (const k of keys) await cache.put(k, new Response(new Uint8Array([1, 2, 3])));
+    return keys.length;
+  });
+  assert.equal(damaged, 1, "the model was cached under one key");
+  await gotoApp(opened, h.server.url);
+  await page.getByTestId("map-button").click();
+  await waitForState(opened, "done");
+  assert.equal(hits(), before + 3, "the damaged copy was replaced by a download");
 });
 
 test("a browser without WebAssembly SIMD gets a clear message", async () => {
-  const opened = await openPage(browser.context);
-  opened.allowErrors = [];
-  pages.push(opened);
-  const { page } = opened;
+  const { page } = await h.openPage();
   await page.addInitScript(() => {
     WebAssembly.validate = () => false;
   });
-  await page.goto(server.url);
+  await page.goto(h.server.url);
   const message = page.getByTestId("startup-error");
   await message.waitFor({ timeout: 10_000 });
   assert.match(await message.innerText(), /needs WebAssembly with SIMD/);

@@ -4,16 +4,13 @@
 // bundle while the page keeps answering input), and clear errors for files that are not
 // ATT&CK-compatible bundles.
 
-import { test, before, after, afterEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, writeFile, mkdtemp, rm } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  startServer, launchBrowser, openPage, gotoApp, foreignRequests, waitForState, REPO_ROOT,
-} from "./lib.mjs";
+import { harness, waitForState, REPO_ROOT } from "./lib.mjs";
 
 /** The CLI built by `cargo test --release` (scripts/test.sh runs that before these tests). */
 const TTPMAP = process.env.TTPMAP_BIN ?? path.join(REPO_ROOT, "target/release/ttpmap");
@@ -33,39 +30,10 @@ const KUBERNETES_REPORT = [
   "A cryptocurrency miner then ran in a new pod in the kube-system namespace.",
 ].join("\n");
 
-let server;
-let browser;
-let workdir;
-const pages = [];
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  workdir = await mkdtemp(path.join(tmpdir(), "ttpmap-matrices-"));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  if (workdir) await rm(workdir, { recursive: true, force: true });
-});
-
-async function app({ query = "" } = {}) {
-  const opened = await openPage(browser.context);
-  pages.push(opened);
-  await gotoApp(opened, server.url + query);
-  return opened;
-}
-
-afterEach(async () => {
-  for (const { page, log } of pages.splice(0)) {
-    await page.evaluate(() => localStorage.clear()).catch(() => {});
-    await page.close();
-    assert.deepEqual(foreignRequests(log, server.origin), [], "requests outside the site's origin");
-    assert.deepEqual(log.consoleErrors, [], "console errors");
-    assert.deepEqual(log.pageErrors, [], "uncaught page errors");
-  }
-});
+// Every test's pages are checked after it (lib.mjs, harness): no request outside the
+// site's origin, no console error, no uncaught exception, no dialog.
+const h = harness();
+const app = (options) => h.app(options);
 
 /** Scores shown on technique cells: { "AZT201": 87, ... }. */
 async function scoredCells(page) {
@@ -101,12 +69,11 @@ async function download(page, testid) {
 }
 
 /** `ttpmap layer validate --matrix MATRIX` on a layer's JSON; returns its output (throws on a failure). */
-function validateLayer(body, matrix) {
+async function validateLayer(body, matrix) {
   assert.ok(existsSync(TTPMAP), `${TTPMAP} is missing: build it (cargo build --release -p ttpmap-cli) or set TTPMAP_BIN`);
-  const file = path.join(workdir, `layer-${Date.now()}.json`);
-  return writeFile(file, body).then(() =>
-    execFileSync(TTPMAP, ["layer", "validate", "--matrix", matrix, file], { cwd: REPO_ROOT, encoding: "utf8" }),
-  );
+  const file = path.join(await h.tempDir("ttpmap-layer-"), "layer.json");
+  await writeFile(file, body);
+  return execFileSync(TTPMAP, ["layer", "validate", "--matrix", matrix, file], { cwd: REPO_ROOT, encoding: "utf8" });
 }
 
 /** Sets the threshold slider to `percent`. */
@@ -142,11 +109,11 @@ test("a first Enterprise visit fetches no technique vectors; ATRM maps Azure sen
   const opened = await app();
   const { page } = opened;
   assert.equal(await page.getByTestId("matrix-select").inputValue(), "enterprise");
-  assert.equal(server.hits.get("matrices/atrm.vectors.json") ?? 0, 0, "no vectors on an Enterprise visit");
-  assert.equal(server.hits.get("matrices/tmfk.vectors.json") ?? 0, 0);
+  assert.equal(h.server.hits.get("matrices/atrm.vectors.json") ?? 0, 0, "no vectors on an Enterprise visit");
+  assert.equal(h.server.hits.get("matrices/tmfk.vectors.json") ?? 0, 0);
 
   await choose(page, "atrm", "AZT");
-  assert.equal(server.hits.get("matrices/atrm.vectors.json"), 1, "the ATRM vectors were fetched when chosen");
+  assert.equal(h.server.hits.get("matrices/atrm.vectors.json"), 1, "the ATRM vectors were fetched when chosen");
   assert.match(await page.getByTestId("matrix-version").innerText(), /Azure Threat Research Matrix/);
   const tactics = await page.locator('[data-testid="heatmap"] [data-tactic-id]').evaluateAll((els) => els.map((e) => e.dataset.tacticId));
   assert.deepEqual([...new Set(tactics)], ATRM.tactics.map((t) => t.id), "ATRM's tactic columns");
@@ -189,7 +156,7 @@ test("TMFK maps Kubernetes sentences to its own technique IDs with a valid layer
 });
 
 test("an opened STIX bundle gets technique vectors with progress and maps onto its own techniques", async () => {
-  const file = path.join(workdir, "small-bundle.json");
+  const file = path.join(await h.tempDir("ttpmap-matrices-"), "small-bundle.json");
   await writeFile(file, syntheticBundle(24));
   const opened = await app();
   const { page } = opened;
@@ -219,7 +186,7 @@ test("an opened STIX bundle gets technique vectors with progress and maps onto i
 });
 
 test("a 2,000-technique bundle computes its vectors with progress while the page answers input; Cancel keeps the matrix in use", async (t) => {
-  const file = path.join(workdir, "synthetic-2000.json");
+  const file = path.join(await h.tempDir("ttpmap-matrices-"), "synthetic-2000.json");
   await writeFile(file, syntheticBundle(2000));
   const opened = await app();
   const { page } = opened;
@@ -277,6 +244,7 @@ test("a malformed bundle and a JSON file that is not ATT&CK say so clearly; the 
   const { page } = opened;
   await choose(page, "tmfk", "MS-TA");
   await page.getByTestId("report-input").fill(KUBERNETES_REPORT);
+  const workdir = await h.tempDir("ttpmap-matrices-");
   const cases = [
     ["broken.json", '{"type": "bundle", "objects": [', /broken\.json could not be opened as a matrix: not JSON/],
     ["indicators.json", JSON.stringify({ type: "bundle", id: "bundle--1", objects: [{ type: "indicator", id: "indicator--1", pattern: "[x]" }] }), /indicators\.json could not be opened as a matrix: .*not an ATT&CK-compatible matrix/],
