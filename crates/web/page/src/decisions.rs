@@ -81,37 +81,7 @@ pub fn apply_decisions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ttpmap_mapper::Evidence;
-
-    fn tm(id: &str, score: f32, evidence: &[f32]) -> TechniqueMapping {
-        TechniqueMapping {
-            id: id.into(),
-            name: format!("name of {id}"),
-            score,
-            evidence: evidence
-                .iter()
-                .enumerate()
-                .map(|(i, &s)| Evidence {
-                    start: i * 10,
-                    end: i * 10 + 5,
-                    score: s,
-                })
-                .collect(),
-        }
-    }
-
-    fn mapping() -> ReportMapping {
-        ReportMapping {
-            threshold: 0.5,
-            aggregation: Default::default(),
-            sentences: 4,
-            techniques: vec![
-                tm("T1566.001", 0.9, &[0.9, 0.3]),
-                tm("T1053.005", 0.7, &[0.7, 0.6, 0.2]),
-                tm("T1003", 0.2, &[0.2]),
-            ],
-        }
-    }
+    use crate::test_support::mapping;
 
     #[test]
     fn dismissed_techniques_leave_the_mapping() {

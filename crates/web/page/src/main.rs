@@ -31,6 +31,8 @@ mod state;
 mod storage;
 mod svg;
 mod text;
+#[cfg(test)]
+mod test_support;
 mod wording;
 
 fn main() {

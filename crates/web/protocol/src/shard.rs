@@ -31,26 +31,10 @@ impl Shard {
     }
 }
 
-/// The shard of each sentence, given each sentence's token count: longest first (ties in
-/// text order), each to the shard with the fewest tokens so far (ties to the lowest index).
-/// Deterministic, so every worker computes the same deal.
-pub fn deal(tokens: &[usize], count: usize) -> Vec<usize> {
-    let count = count.max(1);
-    let mut order: Vec<usize> = (0..tokens.len()).collect();
-    order.sort_by(|&a, &b| tokens[b].cmp(&tokens[a]).then(a.cmp(&b)));
-    let mut load = vec![0usize; count];
-    let mut out = vec![0; tokens.len()];
-    for s in order {
-        let (shard, _) = load
-            .iter()
-            .enumerate()
-            .min_by(|(i, a), (j, b)| a.cmp(b).then(i.cmp(j)))
-            .unwrap_or((0, &0));
-        out[s] = shard;
-        load[shard] += tokens[s];
-    }
-    out
-}
+/// The shard of each sentence, given each sentence's token count: the mapper's deal
+/// (longest first, each to the least-loaded shard; deterministic, so every worker computes
+/// the same one), tested there.
+pub use ttpmap_mapper::run::deal;
 
 /// The contiguous part of `len` texts that `shard` encodes (the first shards take one
 /// more when `len` does not divide evenly).
@@ -65,29 +49,6 @@ pub fn shard_range(len: usize, shard: Shard) -> Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_deal_balances_tokens_and_covers_every_sentence() {
-        let tokens: Vec<usize> = (0..421).map(|i| 3 + (i * 53) % 120).collect();
-        let total: usize = tokens.iter().sum();
-        for count in 1..=4 {
-            let owner = deal(&tokens, count);
-            assert_eq!(owner.len(), tokens.len());
-            let mut load = vec![0usize; count];
-            for (s, &o) in owner.iter().enumerate() {
-                assert!(o < count);
-                load[o] += tokens[s];
-            }
-            assert_eq!(load.iter().sum::<usize>(), total);
-            let (min, max) = (load.iter().min().unwrap(), load.iter().max().unwrap());
-            // Longest-first dealing: shards differ by at most the longest sentence.
-            assert!(max - min <= *tokens.iter().max().unwrap(), "{load:?}");
-        }
-        // The same input gives the same deal (every worker computes it on its own).
-        assert_eq!(deal(&tokens, 3), deal(&tokens, 3));
-        assert_eq!(deal(&[], 2), Vec::<usize>::new());
-        assert_eq!(deal(&[4, 9, 1], 1), vec![0, 0, 0]);
-    }
 
     #[test]
     fn shard_ranges_cover_every_text_once_in_order() {
