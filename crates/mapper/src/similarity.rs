@@ -95,10 +95,10 @@ impl Default for SimilarityConfig {
     fn default() -> Self {
         Self {
             pooling: Pooling::Centroid,
-            map: ScoreMap { center: 0.710, scale: 0.0495 },
+            map: ScoreMap { center: 0.690, scale: 0.0509 },
             threshold: 0.5,
             use_links: true,
-            per_sentence: 2,
+            per_sentence: 1,
         }
     }
 }
@@ -121,8 +121,8 @@ impl SimilarityConfig {
     }
 }
 
-const NO_EXAMPLES_CENTER: f32 = 0.650;
-const NO_EXAMPLES_SCALE: f32 = 0.0589;
+const NO_EXAMPLES_CENTER: f32 = 0.655;
+const NO_EXAMPLES_SCALE: f32 = 0.0600;
 const NO_EXAMPLES_POOLING: Pooling = Pooling::Centroid;
 const NO_EXAMPLES_PER_SENTENCE: usize = 1;
 

@@ -1,6 +1,7 @@
-//! The shipped model (public/model): canonical sentences map to their techniques, benign
-//! prose maps to nothing, quantization stays within 0.02 of f32, corruption is caught, and
-//! awkward input (huge sentences, other languages) gives a correct result without panicking.
+//! The shipped model (public/model): canonical sentences map to their techniques (TRAM's
+//! convention and AnnoCTR's), benign prose maps to nothing, quantization stays within 0.02
+//! of f32, corruption is caught, and awkward input (huge sentences, other languages) gives a
+//! correct result without panicking.
 
 mod common;
 
@@ -41,6 +42,14 @@ fn spearphishing_attachment_sentence_maps_to_t1566_001() {
 fn credential_dumping_sentence_maps_to_lsass_memory() {
     let ids = detected("The attackers dumped credentials from LSASS memory using Mimikatz.");
     assert!(ids.contains(&"T1003.001".to_string()), "got {ids:?}");
+}
+
+#[test]
+fn ransomware_encrypting_files_maps_to_t1486() {
+    // AnnoCTR's convention, which the model is trained on too: ransomware's encryption of
+    // the victim's files is Data Encrypted for Impact.
+    let ids = detected("The ransomware encrypted the victims' files and left a ransom note demanding payment in Bitcoin.");
+    assert!(ids.contains(&"T1486".to_string()), "got {ids:?}");
 }
 
 #[test]
