@@ -15,31 +15,7 @@ use candle_nn::Linear;
 
 use crate::int8::IntLinear;
 
-/// Hyper-parameters of a BERT encoder; `Default` is all-MiniLM-L6-v2.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BertConfig {
-    pub vocab_size: usize,
-    pub hidden_size: usize,
-    pub num_hidden_layers: usize,
-    pub num_attention_heads: usize,
-    pub intermediate_size: usize,
-    pub max_position_embeddings: usize,
-    pub layer_norm_eps: f64,
-}
-
-impl Default for BertConfig {
-    fn default() -> Self {
-        Self {
-            vocab_size: 30522,
-            hidden_size: 384,
-            num_hidden_layers: 6,
-            num_attention_heads: 12,
-            intermediate_size: 1536,
-            max_position_embeddings: 512,
-            layer_norm_eps: 1e-12,
-        }
-    }
-}
+pub use crate::manifest::BertConfig;
 
 /// A layer norm whose forward pass is differentiable when asked to be.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Label;
+use crate::manifest::Label;
 
 /// A sentence that supports a technique.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@
 //! ([`MappingRun::shortest_first`]: less padding per chunk).
 
 use crate::mapping::{AggregateConfig, MappingBuilder, ReportMapping};
-use crate::model::Label;
+use crate::manifest::Label;
 use crate::segment::{self, Sentence};
 
 /// A run was driven out of order or fed scores that do not fit.

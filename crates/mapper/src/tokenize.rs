@@ -3,7 +3,11 @@
 //! Sentences longer than the window are split into overlapping windows rather than cut:
 //! every token of a 3,000-word "sentence" is seen by the encoder, and the caller combines
 //! the windows' scores (max) back into one score per sentence.
+//!
+//! The tokenizer itself ([`WordPiece`], the `tokenizers` crate) is behind the crate's
+//! `model` feature; windows and batches are plain.
 
+#[cfg(feature = "model")]
 use tokenizers::Tokenizer;
 
 /// Errors from loading or running the tokenizer.
@@ -45,12 +49,14 @@ pub struct Window {
 }
 
 /// The WordPiece tokenizer of the encoder, with truncation and padding switched off.
+#[cfg(feature = "model")]
 pub struct WordPiece {
     inner: Tokenizer,
     cls: u32,
     sep: u32,
 }
 
+#[cfg(feature = "model")]
 impl WordPiece {
     /// Loads a Hugging Face tokenizer.json.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, TokenizeError> {

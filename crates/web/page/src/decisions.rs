@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use ttpmap_mapper::{ReportMapping, TechniqueMapping};
+use ttpmap_mapper::{sort_techniques, ReportMapping, TechniqueMapping};
 
 use crate::heat::ADDED_SCORE;
 
@@ -69,7 +69,7 @@ pub fn apply_decisions(
             }
         }
     }
-    techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    sort_techniques(&mut techniques);
     ReportMapping {
         threshold: mapping.threshold,
         aggregation: mapping.aggregation,

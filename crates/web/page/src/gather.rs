@@ -1,53 +1,11 @@
 //! Gathering what the workers sharing one job answer into what one worker would have
-//! answered: their mappings merged ([`merge`]: exactly what one worker would have built
-//! from all sentences), their progress summed, their ends joined ([`Gather`]); and a
-//! bundle's encoded rows joined in shard order ([`EncodeGather`]).
+//! answered: their mappings merged (the mapper's [`merge_shards`]: exactly what one worker
+//! would have built from all sentences), their progress summed, their ends joined
+//! ([`Gather`]); and a bundle's encoded rows joined in shard order ([`EncodeGather`]).
 //!
 //! Pure, so it runs in native tests.
 
-use std::collections::BTreeMap;
-
-use ttpmap_mapper::{AggregateConfig, Evidence, ReportMapping, TechniqueMapping};
-
-/// The mapping of all sentences from the mappings of disjoint sets of them: per technique,
-/// the best `max_evidence` sentences of all (score descending, then text order), the
-/// report score made from them by the parts' aggregation rule; techniques by score, then ID. Equal to what one
-/// [`ttpmap_mapper::MappingBuilder`] makes from all the sentences.
-pub fn merge(parts: &[&ReportMapping], cfg: AggregateConfig) -> ReportMapping {
-    let threshold = parts.first().map_or(0.5, |m| m.threshold);
-    // The parts say how their scores were made (every worker maps with the same model).
-    let rule = parts.first().map_or(cfg.rule, |m| m.aggregation);
-    let mut by_id: BTreeMap<&str, (&str, Vec<Evidence>)> = BTreeMap::new();
-    for m in parts {
-        for t in &m.techniques {
-            let entry = by_id
-                .entry(t.id.as_str())
-                .or_insert_with(|| (t.name.as_str(), Vec::new()));
-            entry.1.extend(t.evidence.iter().cloned());
-        }
-    }
-    let mut techniques: Vec<TechniqueMapping> = by_id
-        .into_iter()
-        .filter(|(_, (_, ev))| !ev.is_empty())
-        .map(|(id, (name, mut ev))| {
-            ev.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.start.cmp(&b.start)));
-            ev.truncate(cfg.kept());
-            TechniqueMapping {
-                id: id.to_string(),
-                name: name.to_string(),
-                score: rule.score(&ev),
-                evidence: ev,
-            }
-        })
-        .collect();
-    techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-    ReportMapping {
-        threshold,
-        aggregation: rule,
-        sentences: parts.iter().map(|m| m.sentences).sum(),
-        techniques,
-    }
-}
+use ttpmap_mapper::{merge_shards, AggregateConfig, ReportMapping};
 
 /// How one worker's part of a job ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +60,7 @@ impl Gather {
             *slot = Some(mapping);
         }
         let parts: Vec<&ReportMapping> = self.latest.iter().flatten().collect();
-        merge(&parts, AggregateConfig::default())
+        merge_shards(&parts, AggregateConfig::default())
     }
 
     /// A worker's part ended; says what the page is told, once every worker's has.
@@ -125,7 +83,7 @@ impl Gather {
             }
         }
         Outcome::Done {
-            mapping: merge(&parts, AggregateConfig::default()),
+            mapping: merge_shards(&parts, AggregateConfig::default()),
             ms,
         }
     }
@@ -187,87 +145,7 @@ impl EncodeGather {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ttpmap_web_protocol::deal;
-    use ttpmap_mapper::{Aggregation, Label, MappingBuilder};
-
-    fn labels(n: usize) -> Vec<Label> {
-        (0..n)
-            .map(|i| Label {
-                id: format!("T{:04}", 1000 + i),
-                name: format!("Technique {i}"),
-            })
-            .collect()
-    }
-
-    /// A small deterministic pseudo-random generator (xorshift), so the test needs no crate.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> f32 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 >> 40) as f32 / (1u64 << 24) as f32
-        }
-    }
-
-    #[test]
-    fn merged_shards_equal_one_builder_over_all_sentences() {
-        for rule in [Aggregation::BestSentence, Aggregation::MeanOfBestTwo] {
-            merged_shards_equal_one_builder(rule);
-        }
-    }
-
-    fn merged_shards_equal_one_builder(rule: Aggregation) {
-        let labels = labels(12);
-        let cfg = AggregateConfig {
-            floor: 0.05,
-            max_evidence: 4,
-            rule,
-        };
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        // 300 sentences; scores cubed so that most fall under the floor, some tie at 1.0.
-        let sentences: Vec<(usize, usize, Vec<f32>)> = (0..300)
-            .map(|i| {
-                let probs = (0..labels.len())
-                    .map(|_| {
-                        let x = rng.next();
-                        if x > 0.995 {
-                            1.0
-                        } else {
-                            x * x * x
-                        }
-                    })
-                    .collect();
-                (i * 10, i * 10 + 9, probs)
-            })
-            .collect();
-        let mut whole = MappingBuilder::new(&labels, cfg);
-        for (s, e, p) in &sentences {
-            whole.add(*s, *e, p);
-        }
-        let want = whole.snapshot(0.4);
-        let tokens: Vec<usize> = (0..sentences.len()).map(|i| 5 + (i * 37) % 90).collect();
-        for count in 1..=4 {
-            let owner = deal(&tokens, count);
-            let mut builders: Vec<MappingBuilder> =
-                (0..count).map(|_| MappingBuilder::new(&labels, cfg)).collect();
-            for (i, (s, e, p)) in sentences.iter().enumerate() {
-                builders[owner[i]].add(*s, *e, p);
-            }
-            let parts: Vec<ReportMapping> = builders.iter().map(|b| b.snapshot(0.4)).collect();
-            let refs: Vec<&ReportMapping> = parts.iter().collect();
-            // The page merges with the default rule: the parts carry theirs.
-            let page = AggregateConfig {
-                rule: Aggregation::BestSentence,
-                ..cfg
-            };
-            assert_eq!(
-                merge(&refs, page),
-                want,
-                "{count} shards, {rule:?}"
-            );
-        }
-    }
+    use ttpmap_mapper::{Evidence, TechniqueMapping};
 
     fn mapping(sentences: usize, score: f32) -> ReportMapping {
         ReportMapping {

@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
-use ttpmap_mapper::ReportMapping;
+use ttpmap_mapper::{score_100, ReportMapping};
 
 use crate::columns::{Column, TechniqueRow};
 
@@ -37,11 +37,6 @@ impl CellScore {
     pub fn score_100(&self) -> u32 {
         score_100(self.score)
     }
-}
-
-/// A 0..1 score on the 0–100 scale.
-pub fn score_100(score: f32) -> u32 {
-    (score * 100.0).round().clamp(0.0, 100.0) as u32
 }
 
 /// The colour bucket of a 0..1 score, `0..BUCKETS`.

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use ttpmap_attack::{parse_layers, Matrix};
-use ttpmap_mapper::{ReportMapping, TechniqueMapping};
+use ttpmap_mapper::{sort_techniques, ReportMapping, TechniqueMapping};
 
 /// A layer read for viewing.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +86,7 @@ pub fn import_layer(json: &str, matrix: &Matrix) -> Result<ImportedLayer, String
             evidence: Vec::new(),
         })
         .collect();
-    techniques.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    sort_techniques(&mut techniques);
 
     let mut notes = Vec::new();
     if count > 1 {

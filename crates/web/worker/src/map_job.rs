@@ -9,10 +9,9 @@
 use std::rc::Rc;
 
 use ttpmap_attack::Matrix;
-use ttpmap_mapper::segment;
-use ttpmap_mapper::similarity::{SimilarityConfig, SimilarityMapper, TechniqueVectors};
-use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, MappingBuilder};
-use ttpmap_web_protocol::{deal, FromWorker, JobError, JobEvent, JobId, Shard, SimilarityTarget};
+use ttpmap_mapper::similarity::{SimilarityConfig, TechniqueVectors};
+use ttpmap_mapper::{AggregateConfig, BatchConfig, Classifier, MappingRun, Scoring};
+use ttpmap_web_protocol::{FromWorker, JobError, JobEvent, JobId, Shard, SimilarityTarget};
 
 use crate::engine::Engine;
 
@@ -66,47 +65,37 @@ impl Similarity {
 }
 
 impl Engine {
-    /// The sentences of `shard`, in text order: all of them for a whole report; else the
-    /// deal by token count that every worker sharing the report computes alike.
-    async fn my_sentences(
-        &self,
-        classifier: &Classifier,
-        job: JobId,
-        text: &str,
-        sentences: &[segment::Sentence],
-        shard: Shard,
-    ) -> Result<Option<Vec<usize>>, JobError> {
+    /// Keeps in `run` only the sentences of `shard`: nothing to do for a whole report;
+    /// else each sentence's token count, tokenized a slice at a time between looks at the
+    /// message queue, for the deal every worker sharing the report computes alike
+    /// ([`MappingRun::keep_shard`]). `Ok(false)` when the job is no longer wanted.
+    async fn keep_shard(&self, classifier: &Classifier, job: JobId, run: &mut MappingRun<'_>, shard: Shard) -> Result<bool, JobError> {
         if shard.is_whole() {
-            return Ok(Some((0..sentences.len()).collect()));
+            return Ok(true);
         }
+        let text = run.text();
+        let sentences = run.sentences();
         let mut tokens = vec![0usize; sentences.len()];
         for from in (0..sentences.len()).step_by(TOKENIZE_SLICE) {
             if !self.still_wanted(job).await {
-                return Ok(None);
+                return Ok(false);
             }
             let to = (from + TOKENIZE_SLICE).min(sentences.len());
             let texts: Vec<&str> = sentences[from..to].iter().map(|s| s.text(text)).collect();
-            let windows = classifier
-                .windows(&texts)
-                .map_err(|e| JobError::Text { detail: e.to_string() })?;
+            let windows = classifier.windows(&texts).map_err(|e| JobError::Text { detail: e.to_string() })?;
             for w in windows {
                 tokens[from + w.sentence] += w.ids.len();
             }
         }
-        let owner = deal(&tokens, shard.count);
-        Ok(Some(
-            (0..sentences.len())
-                .filter(|&s| owner[s] == shard.index)
-                .collect(),
-        ))
+        run.keep_shard(&tokens, shard.index, shard.count).map_err(|e| JobError::Text { detail: e.to_string() })?;
+        Ok(true)
     }
 
-    /// Maps the sentences of `shard` of `text` for `job`, chunk by chunk, until done,
-    /// cancelled or replaced. Progress counts this worker's sentences of the report's total.
+    /// Maps the sentences of `shard` of `text` for `job` ([`MappingRun`], driven a chunk
+    /// at a time), until done, cancelled or replaced. Progress counts this worker's
+    /// sentences of the report's total.
     pub async fn map(&self, classifier: &Classifier, job: JobId, text: &str, shard: Shard) {
         let started = self.now();
-        let sentences = segment::sentences(text);
-        let total = sentences.len();
         let similarity: Option<Rc<Similarity>> = match &*self.similarity.borrow() {
             Ok(s) => s.clone(),
             Err(error) => {
@@ -114,89 +103,60 @@ impl Engine {
                 return;
             }
         };
-        // Similarity runs on the CPU encoder (its pooled vectors); the classifier may use the GPU.
-        let mapper = similarity
-            .as_ref()
-            .map(|s| SimilarityMapper::new(classifier, &s.vectors, &s.matrix, s.config));
-        let (mut builder, threshold) = match &mapper {
-            Some(m) => (
-                MappingBuilder::new(m.labels(), AggregateConfig::default()),
-                m.config().threshold,
-            ),
-            None => (
-                classifier.mapping_builder(AggregateConfig::default()),
-                classifier.manifest.threshold,
-            ),
-        };
-        // The GPU while it works; on a GPU error the CPU scores that chunk again and the rest.
+        // The choice classifier-or-similarity is the mapper's (Scoring); the scorer runs
+        // the plain classifier on the GPU while it works, the CPU on a GPU error (that
+        // chunk again, then the rest), and similarity on the CPU encoder.
+        let scoring = Scoring::new(classifier, similarity.as_deref().map(|s| (&s.vectors, &s.matrix, s.config)));
+        let mut run = scoring.mapping_run(text, AggregateConfig::default());
         let gpu = self.gpu.encoder();
-        let mut scorer = ttpmap_gpu::Scorer::new(classifier, gpu.as_deref());
+        let mut scorer = ttpmap_gpu::Scorer::with_scoring(scoring, gpu.as_deref());
         let mut fell_back = false;
-        self.post_job(job, JobEvent::MapProgress { done: 0, total });
-        let mut mine = match self
-            .my_sentences(classifier, job, text, &sentences, shard)
-            .await
-        {
-            Ok(Some(mine)) => mine,
-            Ok(None) => return,
+        self.post_job(job, JobEvent::MapProgress { done: 0, total: run.progress().total });
+        match self.keep_shard(classifier, job, &mut run, shard).await {
+            Ok(true) => {}
+            Ok(false) => return,
             Err(error) => {
                 self.post_job(job, JobEvent::Failed { error });
                 return;
             }
-        };
+        }
         // Shortest first: a chunk (a few sentences, ~150 ms) is one or two encoder batches,
         // padded to its longest sentence, so chunks of sentences in text order padded the
-        // fixture report to about twice its real tokens. The mapping does not depend on the
-        // order (evidence is ordered by score, then offset).
-        mine.sort_by_key(|&s| sentences[s].end - sentences[s].start);
+        // fixture report to about twice its real tokens. The mapping is the same.
+        run.shortest_first();
         let mut last_partial = started;
         let mut size = chunk::FIRST;
-        let mut at = 0;
-        while at < mine.len() {
+        while !run.is_done() {
             if !self.still_wanted(job).await {
                 return;
             }
-            let end = (at + size).min(mine.len());
-            let texts: Vec<&str> = mine[at..end]
-                .iter()
-                .map(|&s| sentences[s].text(text))
-                .collect();
+            let Some(texts) = run.next_chunk(size) else { break };
             let t0 = self.now();
-            let scored = match &mapper {
-                Some(m) => m.sentence_scores(&texts, BatchConfig::default()).map_err(|e| e.to_string()),
-                None => scorer.sentence_probs(&texts, BatchConfig::default()).await.map_err(|e| e.to_string()),
+            let progress = match scorer.sentence_probs(&texts, BatchConfig::default()).await {
+                Ok(scores) => run.add_scores(&scores).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
             };
-            let probs = match scored {
+            let progress = match progress {
                 Ok(p) => p,
                 Err(detail) => {
                     self.post_job(job, JobEvent::Failed { error: JobError::Text { detail } });
                     return;
                 }
             };
-            for (&s, p) in mine[at..end].iter().zip(&probs) {
-                builder.add(sentences[s].start, sentences[s].end, p);
-            }
             if let (false, Some(f)) = (fell_back, scorer.fallback()) {
                 fell_back = true;
                 web_sys::console::warn_1(&format!("ttpmap: GPU failed, continuing on the CPU: {}", f.error).into());
                 let status = self.gpu.fell_back(f);
                 self.post(FromWorker::Backend { status });
             }
-            size = chunk::next(size, end - at, self.now() - t0);
-            at = end;
-            self.post_job(job, JobEvent::MapProgress { done: at, total });
-            if at < mine.len() && self.now() - last_partial >= PARTIAL_EVERY_MS {
+            size = chunk::next(size, texts.len(), self.now() - t0);
+            self.post_job(job, JobEvent::MapProgress { done: progress.done, total: progress.total });
+            if !run.is_done() && self.now() - last_partial >= PARTIAL_EVERY_MS {
                 last_partial = self.now();
-                self.post_job(job, JobEvent::Partial { mapping: builder.snapshot(threshold) });
+                self.post_job(job, JobEvent::Partial { mapping: run.snapshot() });
             }
         }
-        self.post_job(
-            job,
-            JobEvent::Done {
-                mapping: builder.snapshot(threshold),
-                ms: self.now() - started,
-            },
-        );
+        self.post_job(job, JobEvent::Done { mapping: run.snapshot(), ms: self.now() - started });
     }
 }
 

@@ -1,10 +1,10 @@
-//! Loading the model: each file of the manifest (built into the worker) from the model
-//! store when it holds a verified copy, else downloaded with progress and verified
-//! against the manifest's sha256 before it is used or kept; then the classifier (and the
-//! f32 weights the GPU encoder is built from).
+//! Loading the model: each file the classifier reads, as the manifest (built into the
+//! worker) lists it, from the model store when it holds a good copy, else downloaded with
+//! progress; each checked against the manifest's sha256 once, as it arrives, before it is
+//! used or kept; then the classifier (and the f32 weights the GPU encoder is built from).
 
-use ttpmap_mapper::model::{read_gguf_f32, ModelFile};
-use ttpmap_mapper::{Classifier, Manifest, WeightFormat};
+use ttpmap_mapper::model::ModelFile;
+use ttpmap_mapper::{Classifier, Manifest, ModelFiles, WeightFormat};
 use ttpmap_web_protocol::{query_param, ModelError, ModelEvent, ModelSource};
 
 use crate::engine::{yield_now, Engine};
@@ -26,77 +26,62 @@ const PROGRESS_EVERY_MS: f64 = 100.0;
 pub const DEFAULT_WEIGHTS: WeightFormat = WeightFormat::I16;
 
 impl Engine {
-    /// Reads, verifies and loads the model.
+    /// Reads, verifies and loads the model: each file the classifier reads is checked
+    /// once, as it arrives ([`ModelFiles::add`]), and the classifier is built from the
+    /// checked files ([`Classifier::from_files`]).
     pub async fn load_model(&self) -> Result<Classifier, ModelError> {
         let manifest = Manifest::from_json(MANIFEST_JSON).map_err(|e| ModelError::Manifest { detail: e.to_string() })?;
-        let store = ModelStore::open(&self.scope).await;
-        let total: u64 = manifest.files.iter().map(|f| f.bytes).sum();
-        let mut loaded = 0u64;
-        let mut gguf = None;
-        let mut tokenizer = None;
-        for file in &manifest.files {
-            let bytes = self
-                .model_file(&manifest, file, store.as_ref(), loaded, total)
-                .await?;
-            loaded += bytes.len() as u64;
-            match file.name.as_str() {
-                "model.gguf" => gguf = Some(bytes),
-                "tokenizer.json" => tokenizer = Some(bytes),
-                _ => {}
-            }
+        let mut needed = Vec::new();
+        for name in [Manifest::WEIGHTS, Manifest::TOKENIZER] {
+            let file = manifest.files.iter().find(|f| f.name == name);
+            needed.push(file.cloned().ok_or_else(|| ModelError::MissingFile { name: name.into() })?);
         }
-        let Some(gguf) = gguf else {
-            return Err(ModelError::MissingFile { name: "model.gguf".into() });
-        };
-        let Some(tokenizer) = tokenizer else {
-            return Err(ModelError::MissingFile { name: "tokenizer.json".into() });
-        };
+        let store = ModelStore::open(&self.scope).await;
+        let total: u64 = needed.iter().map(|f| f.bytes).sum();
+        let mut files = ModelFiles::new(manifest);
+        let mut loaded = 0u64;
+        for file in &needed {
+            loaded += self.model_file(&mut files, file, store.as_ref(), loaded, total).await?;
+        }
         self.post_model(ModelEvent::Verifying);
         yield_now(&self.scope).await;
         if let Some(store) = &store {
-            let keep: Vec<String> = manifest.files.iter().map(cache_key).collect();
+            let keep: Vec<String> = needed.iter().map(cache_key).collect();
             store.evict_others(&keep).await;
         }
-        // Both files were verified against the manifest above (Classifier::load would
-        // hash the 24 MB again): build the classifier from the verified bytes.
         let search = self.scope.location().search();
         let format = query_param(&search, "weights")
             .and_then(|w| w.parse().ok())
             .unwrap_or(DEFAULT_WEIGHTS);
-        let load = |e: &dyn std::fmt::Display| ModelError::Load { detail: e.to_string() };
-        let tensors = read_gguf_f32(&gguf, &candle_core::Device::Cpu).map_err(|e| load(&e))?;
-        let classifier = match format {
-            WeightFormat::F32 => Classifier::from_tensors(manifest, &tensors, &tokenizer),
-            WeightFormat::Q8 => Classifier::from_verified(manifest, &gguf, &tokenizer, format),
-            WeightFormat::I16 => Classifier::from_tensors_as(manifest, &tensors, &tokenizer, format),
-        }
-        .map_err(|e| load(&e))?;
-        drop(gguf);
+        let model = Classifier::from_files(&files, format).map_err(|e| ModelError::Load { detail: e.to_string() })?;
+        drop(files);
         // Shared with the classifier (candle tensors are reference-counted); the GPU
         // encoder is built from them.
-        self.gpu.set_weights(tensors);
-        Ok(classifier)
+        self.gpu.set_weights(model.tensors);
+        Ok(model.classifier)
     }
 
-    /// One model file, verified: from the store if it holds a good copy, else downloaded.
+    /// One model file, checked and added to `files`: from the store if it holds a good
+    /// copy, else downloaded (and kept in the store once it checks). Says its bytes.
     async fn model_file(
         &self,
-        manifest: &Manifest,
+        files: &mut ModelFiles<'static>,
         file: &ModelFile,
         store: Option<&ModelStore>,
         before: u64,
         total: u64,
-    ) -> Result<Vec<u8>, ModelError> {
+    ) -> Result<u64, ModelError> {
         let key = cache_key(file);
         if let Some(store) = store {
             if let Some(bytes) = store.get(&key).await {
-                if manifest.verify(&file.name, &bytes).is_ok() {
+                let n = bytes.len() as u64;
+                if files.add(&file.name, bytes).is_ok() {
                     self.post_model(ModelEvent::Progress {
-                        loaded: before + bytes.len() as u64,
+                        loaded: before + n,
                         total,
                         source: ModelSource::Cache,
                     });
-                    return Ok(bytes);
+                    return Ok(n);
                 }
                 web_sys::console::warn_1(
                     &format!("ttpmap: the cached {} is corrupted; downloading it again", file.name).into(),
@@ -119,18 +104,19 @@ impl Engine {
         })
         .await
         .map_err(|detail| ModelError::Download { detail })?;
+        let n = bytes.len() as u64;
         self.post_model(ModelEvent::Progress {
-            loaded: before + bytes.len() as u64,
+            loaded: before + n,
             total,
             source: ModelSource::Network,
         });
-        if let Err(e) = manifest.verify(&file.name, &bytes) {
-            return Err(ModelError::Corrupted { detail: e.to_string() });
+        files
+            .add(&file.name, bytes)
+            .map_err(|e| ModelError::Corrupted { detail: e.to_string() })?;
+        if let (Some(store), Some(bytes)) = (store, files.get(&file.name)) {
+            store.put(&key, bytes).await;
         }
-        if let Some(store) = store {
-            store.put(&key, &bytes).await;
-        }
-        Ok(bytes)
+        Ok(n)
     }
 }
 
@@ -141,7 +127,7 @@ mod tests {
     #[test]
     fn the_built_in_manifest_names_the_model_files_with_their_sha256() {
         let manifest = Manifest::from_json(MANIFEST_JSON).unwrap();
-        for name in ["model.gguf", "tokenizer.json"] {
+        for name in [Manifest::WEIGHTS, Manifest::TOKENIZER] {
             let file = manifest.files.iter().find(|f| f.name == name).unwrap();
             assert_eq!(file.sha256.len(), 64, "{name}");
             assert!(file.bytes > 0, "{name}");

@@ -7,11 +7,10 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use ttpmap_mapper::{Aggregation, TechniqueMapping};
+use ttpmap_mapper::{score_100, Aggregation, TechniqueMapping};
 use wasm_bindgen::JsCast;
 
 use super::evidence_parts::{find_mark, scroll_report_to, DecisionActions, EvidenceList, ReportText};
-use crate::heat::score_100;
 use crate::state::AppState;
 use crate::storage::Source;
 

@@ -4,11 +4,11 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use ttpmap_mapper::Evidence;
+use ttpmap_mapper::{score_100, Evidence};
 use wasm_bindgen::JsCast;
 
 use super::evidence::Selected;
-use crate::heat::{heat_class, score_100};
+use crate::heat::heat_class;
 use crate::state::AppState;
 use crate::storage::Source;
 use crate::text::highlight_segments;
